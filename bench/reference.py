@@ -1,0 +1,26 @@
+"""Reference accuracy runs: train with `cifar-adv`'s defaults on the full CIFAR-10 and record the results in `results/NAME/`.
+
+    python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
+
+Writes `results/<arch>-<epochs>ep/` with `metrics.csv`, `metrics.json`, `model.safetensors` and `model.json`
+(copied from the run directory in `runs/`). The README's results table is generated from these files.
+"""
+import argparse, shutil, sys, shlex
+from pathlib import Path
+from cifar_adv.train import fit_run
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument('--arch', default='advnet')
+ap.add_argument('--epochs', type=int, default=15)
+ap.add_argument('--data', default=None)
+ap.add_argument('--seed', type=int, default=42)
+ap.add_argument('--name', default=None)
+a = ap.parse_args()
+name = a.name or f'{a.arch}-{a.epochs}ep'
+run = Path('runs')/f'reference-{name}'
+fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, force=True,
+        command=shlex.join(['python'] + sys.argv))
+dest = Path('results')/name
+dest.mkdir(parents=True, exist_ok=True)
+for f in ('metrics.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, dest/f)
+print(f'results in {dest}')

@@ -1,0 +1,29 @@
+import os, sys, subprocess, warnings
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('CIFAR_ADV_SHARED', ROOT.parent/'shared'))
+SAMPLE = SHARED/'data'/'cifar10_sample'
+TGZ = SHARED/'data'/'cifar10.tgz'
+
+# extracted archives and decoded arrays: reused between test runs, never in the user's home
+os.environ.setdefault('CIFAR_ADV_CACHE', str(ROOT/'.cache'/'tests'))
+os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
+for v in ('CIFAR_ADV_DATA', 'CIFAR_ADV_DEBUG'): os.environ.pop(v, None)
+
+def pytest_configure(config):
+    missing = [p for p in (SAMPLE, TGZ) if not p.exists()]
+    if missing: raise pytest.UsageError(f"test data not found: {', '.join(map(str, missing))} (set CIFAR_ADV_SHARED)")
+
+@pytest.fixture(scope='session')
+def sample(): return SAMPLE
+
+@pytest.fixture(scope='session')
+def tgz(): return TGZ
+
+def run_cli(*args, cwd=None, env=None, timeout=600):
+    "Run `cifar-adv` in a fresh process; returns the CompletedProcess."
+    exe = Path(sys.executable).parent/'cifar-adv'
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=timeout)

@@ -1,0 +1,16 @@
+import pytest
+from cifar_adv.core import atomic_path, atomic_write_text, check, CifarAdvError
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    f = tmp_path/'a.txt'
+    atomic_write_text(f, 'complete')
+    with pytest.raises(OSError):
+        with atomic_path(f) as tmp:
+            tmp.write_text('half')
+            raise OSError('No space left on device')
+    assert f.read_text() == 'complete'
+    assert [p.name for p in tmp_path.iterdir()] == ['a.txt']
+
+def test_check_raises_user_error():
+    with pytest.raises(CifarAdvError, match='bad thing'): check(False, 'bad thing')
+    assert CifarAdvError.exit_code == 2

@@ -1,0 +1,77 @@
+"Train a real Net on a few thousand real CIFAR-10 images through the CLI, then check the run directory and the export."
+import json, subprocess, sys, textwrap
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import run_cli
+
+EPOCHS = 4
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory, tgz):
+    out = tmp_path_factory.mktemp('fit')/'run'
+    r = run_cli('fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 128, '--lr', '5e-3', '--data', tgz,
+                '--n_train', 4000, '--n_valid', 1000, '--seed', 0, '--out', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out, r
+
+def test_run_directory(run):
+    out, r = run
+    for f in ('metrics.csv', 'metrics.json', 'export.pkl', 'models/best.pth', 'models/last.pth',
+              'model.safetensors', 'model.json'):
+        assert (out/f).is_file(), f
+    assert not list(out.rglob('*.tmp'))
+    csv = pd.read_csv(out/'metrics.csv')
+    assert list(csv.columns) == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
+    assert csv.epoch.tolist() == list(range(EPOCHS))
+    m = json.loads((out/'metrics.json').read_text())
+    for k in ('arch', 'params', 'rf', 'epochs', 'accuracy', 'wall_time_s', 'device', 'seed', 'versions', 'command'):
+        assert k in m, k
+    assert m['arch'] == 'advnet_s' and m['epochs'] == EPOCHS and m['params'] == 94_810 and m['rf'] > 44
+    assert m['accuracy'] == pytest.approx(csv.accuracy.iloc[-1])      # final weights, not the best epoch
+    assert m['n_train'] == 4000 and m['n_valid'] == 1000
+    assert 'test accuracy' in r.stdout
+
+def test_training_learns(run):
+    out, _ = run
+    csv = pd.read_csv(out/'metrics.csv')
+    assert csv.train_loss.iloc[-1] < csv.train_loss.iloc[0] - 0.2
+    assert csv.valid_loss.iloc[-1] < csv.valid_loss.iloc[0]
+    assert csv.accuracy.iloc[-1] > 0.35          # chance is 0.10
+
+PREDICT = textwrap.dedent('''
+    import json, sys, warnings
+    warnings.simplefilter('ignore')
+    from fastai.learner import load_learner
+    learn = load_learner(sys.argv[1])
+    files = json.loads(sys.argv[2])
+    dl = learn.dls.test_dl(files)
+    probs, _ = learn.get_preds(dl=dl)
+    one = learn.predict(files[0])
+    print(json.dumps(dict(probs=probs.tolist(), one=[str(one[0]), one[2].tolist()])))
+''')
+
+def test_export_predicts_same_in_fresh_process(run, tmp_path):
+    out, _ = run
+    from cifar_adv.data import load_arrays
+    a = load_arrays(json.loads((out/'metrics.json').read_text())['data'])
+    files = [str(a.path/f) for f in a.valid_files[::500]]               # 20 test PNGs
+    r = subprocess.run([sys.executable, '-c', PREDICT, str(out/'export.pkl'), json.dumps(files)],
+                       capture_output=True, text=True, cwd=tmp_path)      # another directory
+    assert r.returncode == 0, r.stderr[-3000:]
+    fresh = json.loads(r.stdout.strip().splitlines()[-1])
+    probs = torch.tensor(fresh['probs'])
+    assert probs.shape == (20, 10)
+    np.testing.assert_allclose(fresh['one'][1], probs[0].numpy(), atol=1e-6)
+    # in this process: the same images through the safetensors weights and model.json, no pickle involved
+    from safetensors.torch import load_file
+    from cifar_adv.models import create_model
+    meta = json.loads((out/'model.json').read_text())
+    model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']).eval()
+    model.load_state_dict(load_file(out/'model.safetensors'))
+    x = torch.from_numpy(a.valid_x[::500]).permute(0, 3, 1, 2).float() / 255
+    x = (x - torch.tensor(meta['mean'])[:, None, None]) / torch.tensor(meta['std'])[:, None, None]
+    with torch.no_grad(): p2 = model(x).softmax(1)
+    np.testing.assert_allclose(p2.numpy(), probs.numpy(), atol=1e-5)
+    assert fresh['one'][0] == meta['classes'][int(probs[0].argmax())]
