@@ -1,0 +1,71 @@
+"""Where an epoch's time goes on this machine: data pipeline alone, model alone, a full fastai epoch.
+
+    python bench/pipeline.py --data ../shared/data/cifar10.tgz [--arch advnet] [--out bench/results/pipeline.json]
+
+Measures, with the package's own code paths:
+- `load_s`: loading the decoded, cached arrays (after a first `cifar-adv data` or fit has built the cache);
+- `pipeline_img_s`: the training DataLoader alone (fastai + the Albumentations ItemTransform, and without augmentation),
+  for 0, 1 and 2 worker processes;
+- `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last;
+- `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images.
+Prints one JSON object and writes it to --out.
+"""
+import argparse, json, time, tempfile, os, platform
+from pathlib import Path
+import torch
+from cifar_adv.data import load_arrays, get_dls
+from cifar_adv.models import create_model
+from cifar_adv.train import fit_run
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument('--data', default=None)
+ap.add_argument('--arch', default='advnet')
+ap.add_argument('--bs', type=int, default=256)
+ap.add_argument('--batches', type=int, default=40, help='batches timed per DataLoader setting')
+ap.add_argument('--no-epoch', action='store_true', help='skip the full-epoch measurement')
+ap.add_argument('--out', default='bench/results/pipeline.json')
+a = ap.parse_args()
+
+res = dict(machine=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), python=platform.python_version(),
+                        torch=torch.__version__), arch=a.arch, bs=a.bs)
+load_arrays(a.data)                                   # build the cache if needed
+t = time.perf_counter(); arrs = load_arrays(a.data); res['load_s'] = round(time.perf_counter() - t, 2)
+
+def time_loader(dl, n):
+    it = iter(dl); next(it)                           # first batch: worker start-up
+    t, k = time.perf_counter(), 0
+    for i, (x, y) in enumerate(it):
+        k += len(x)
+        if i + 1 >= n: break
+    return round(k / (time.perf_counter() - t))
+
+res['pipeline_img_s'] = {}
+for aug in ('seed', 'none'):
+    for nw in (0, 1, 2):
+        dls = get_dls(arrs, bs=a.bs, aug=aug, num_workers=nw, device='cpu')
+        res['pipeline_img_s'][f'{aug}_workers{nw}'] = time_loader(dls.train, a.batches)
+        print(aug, nw, res['pipeline_img_s'][f'{aug}_workers{nw}'], flush=True)
+
+res['model_img_s'] = {}
+for cl in (False, True):
+    m = create_model(a.arch); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(a.bs, 3, 32, 32), torch.randint(0, 10, (a.bs,))
+    if cl: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    times = []
+    for i in range(12):
+        t = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(m(x), y); opt.zero_grad(); loss.backward(); opt.step()
+        times.append(time.perf_counter() - t)
+    med = sorted(times[2:])[len(times[2:]) // 2]
+    res['model_img_s']['channels_last' if cl else 'nchw'] = round(a.bs / med)
+    print('model', cl, res['model_img_s'], flush=True)
+
+if not a.no_epoch:
+    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, show_progress=False)
+    res['epoch_s'] = m['fit_time_s']
+    res['epoch_train_img_s'] = round(m['n_train'] / m['fit_time_s'])
+    res['epoch_accuracy_1ep'] = m['accuracy']
+
+out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+tmp = out.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=2) + '\n'); tmp.replace(out)
+print(json.dumps(res, indent=2))
