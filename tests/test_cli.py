@@ -73,3 +73,30 @@ def test_lr_find_verb(tmp_path, sample):
     r = run_cli('lr-find', '--out', out, '--bs', '32', '--data', sample, '--arch', 'advnet_s')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'suggested lr' in r.stdout and (out/'lr_find.png').stat().st_size > 5000
+
+def test_archs_json_is_stable():
+    import json
+    r = run_cli('archs', '--json')
+    assert r.returncode == 0, r.stderr
+    infos = json.loads(r.stdout)
+    from test_models import PARAMS, CLAIMS
+    assert [i['name'] for i in infos] == list(PARAMS)
+    for i in infos:
+        assert {'name', 'params', 'macs', 'rf', 'checks'} <= set(i)
+        assert i['params'] == PARAMS[i['name']] and i['rf'] > 1 and i['macs'] > 1e6
+        assert {k for k, v in i['checks'].items() if v} == CLAIMS[i['name']]
+    r = run_cli('archs')
+    assert r.returncode == 0 and 'advnet_dil' in r.stdout and '186,034' in r.stdout
+
+def test_summary_verb():
+    import json
+    r = run_cli('summary', '--arch', 'seed003', '--json')
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s['params'] == 151_902 == sum(l['params'] for l in s['layers'])
+    assert s['rf_table'][-1]['rf_out'] <= s['rf'] and s['rf_table'][0]['rf_in'] == 1
+    assert s['layers'][0]['output_shape'] == [1, 16, 32, 32]
+    r = run_cli('summary', '--arch', 'advnet')
+    assert r.returncode == 0 and 'Receptive field' in r.stdout and 'Total params: 186,034' in r.stdout
+    r = run_cli('summary', '--arch', 'nope')
+    assert r.returncode == 2 and 'unknown arch' in r.stderr

@@ -1,33 +1,49 @@
 import pytest
 import torch
 from torch import nn
-from cifar_adv.models import create_model, list_archs, n_params, Net
+from cifar_adv.models import create_model, list_archs, n_params, Net, ARCH_PARAMS
+from cifar_adv.summary import arch_info
 from cifar_adv.rf import receptive_field, rf_table
 from cifar_adv.core import CifarAdvError
 
-# documented parameter counts (README and the models notebook)
-PARAMS = {'advnet': 186_034, 'advnet_s': 94_810}
-LIMIT = {'advnet': 200_000, 'advnet_s': 100_000}
+# documented parameter counts (README, `cifar-adv archs`, the models notebook) and the constraints each arch claims
+PARAMS = {'advnet': 186_034, 'advnet_s': 94_810, 'advnet_dil': 138_058, 'seed003': 151_902, 'seed000': 97_284,
+          'seed004': 198_153, 'resnet18': 11_173_962}
+SEED_RULES = {'no_maxpool', 'depthwise_separable', 'dilated', 'gap', 'rf_gt_44'}
+CLAIMS = {'advnet': SEED_RULES | {'params_lt_200k'}, 'advnet_s': SEED_RULES | {'params_lt_200k', 'params_lt_100k'},
+          'advnet_dil': SEED_RULES | {'params_lt_200k'}, 'seed003': SEED_RULES | {'params_lt_200k'},
+          'seed000': SEED_RULES | {'params_lt_200k', 'params_lt_100k'},
+          'seed004': SEED_RULES - {'gap'} | {'params_lt_200k'},      # its 9x9 pool covers part of a 14x14 map
+          'resnet18': {'no_maxpool', 'gap', 'rf_gt_44'}}
 
 def test_registry():
-    assert list_archs() == sorted(PARAMS)
+    assert sorted(list_archs()) == sorted(PARAMS)
+    assert ARCH_PARAMS == PARAMS
     with pytest.raises(CifarAdvError, match='unknown arch'): create_model('resnet9000')
 
-@pytest.mark.parametrize('name', sorted(PARAMS))
+@pytest.mark.parametrize('name', list(PARAMS))
 def test_arch_contract(name):
     m = create_model(name)
     assert m(torch.randn(4, 3, 32, 32)).shape == (4, 10)
     assert create_model(name, n_out=7)(torch.randn(2, 3, 32, 32)).shape == (2, 7)
-    assert n_params(m) == PARAMS[name] < LIMIT[name]
-    mods = list(m.modules())
-    assert not any(isinstance(x, (nn.MaxPool2d, nn.AvgPool2d)) for x in mods)
-    convs = [x for x in mods if isinstance(x, nn.Conv2d)]
-    assert any(c.groups == c.in_channels > 1 for c in convs), 'a depthwise conv'
-    assert any(c.kernel_size == (1, 1) for c in convs), 'a pointwise conv'
-    assert any(c.dilation[0] > 1 for c in convs), 'a dilated conv'
-    assert all(c.kernel_size == (3, 3) for c in convs if c.stride[0] > 1), 'downsampling by strided 3x3 convs'
-    assert isinstance(m.head[0], nn.AdaptiveAvgPool2d), 'global average pooling'
-    assert receptive_field(m) > 44
+    assert n_params(m) == PARAMS[name]
+    info = arch_info(name)
+    assert {k for k, v in info['checks'].items() if v} == CLAIMS[name]
+    assert info['rf'] == receptive_field(m) and info['macs'] > 0
+    if 'depthwise_separable' in CLAIMS[name]:
+        assert any(isinstance(c, nn.Conv2d) and c.groups == c.in_channels > 1 for c in m.modules())
+
+def test_dilated_net_has_no_stride_and_no_pooling():
+    m = create_model('advnet_dil')
+    assert all(c.stride == (1, 1) for c in m.modules() if isinstance(c, nn.Conv2d))
+    assert not any(isinstance(c, (nn.MaxPool2d, nn.AvgPool2d)) for c in m.modules())
+    shrinking = [r for r in rf_table(m) if r['size_out'] < r['size_in']]
+    assert shrinking and all(r['dilation'] > 1 and r['padding'] == 0 for r in shrinking)
+
+def test_own_nets_downsample_with_strided_3x3():
+    for name in ('advnet', 'advnet_s'):
+        convs = [c for c in create_model(name).modules() if isinstance(c, nn.Conv2d) and c.stride[0] > 1]
+        assert convs and all(c.kernel_size == (3, 3) for c in convs)
 
 def test_width_and_activation_options():
     assert n_params(create_model('advnet', width=0.5)) < n_params(create_model('advnet'))
@@ -35,36 +51,43 @@ def test_width_and_activation_options():
     assert any(isinstance(x, nn.GELU) for x in m.modules())
     with pytest.raises(CifarAdvError, match='unknown activation'): create_model('advnet', act='tanhh')
 
-def empirical_rf(model, size=96):
-    "Extent of the input pixels that reach the centre output of the last conv layer (positive weights, no BN)."
-    model = model.eval()
-    for mod in model.modules():
-        if isinstance(mod, nn.Conv2d): nn.init.constant_(mod.weight, 0.05)
-    feats = {}
-    last = [x for x in model.modules() if isinstance(x, nn.Conv2d)][-1]
-    h = last.register_forward_hook(lambda m, i, o: feats.__setitem__('o', o))
-    x = torch.zeros(1, 3, size, size, requires_grad=True)
-    model(x); h.remove()
-    o = feats['o']
-    o[0, :, o.shape[2]//2, o.shape[3]//2].sum().backward()
-    g = x.grad[0].abs().sum(0)
-    rows = torch.nonzero(g.sum(1)).flatten()
-    return int(rows[-1] - rows[0] + 1)
-
-@pytest.mark.parametrize('name', sorted(PARAMS))
-def test_rf_matches_gradient_measure(name):
-    m = create_model(name)
-    for mod in m.modules():       # make every path pass gradient: identity BN, linear activations
-        if isinstance(mod, nn.BatchNorm2d): mod.eval()
-        if isinstance(mod, nn.ReLU): mod.inplace = False
-    m = _linearise(m)
-    assert empirical_rf(m, size=160) == receptive_field(m, size=160)
-
 def _linearise(model):
+    "Positive, normalised weights; identity activations; BN and dropout in eval: every path passes gradient."
     for name, child in model.named_children():
         if isinstance(child, (nn.ReLU, nn.GELU, nn.SiLU, nn.CELU, nn.Mish)): setattr(model, name, nn.Identity())
         else: _linearise(child)
-    return model
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 1.0 / m.weight[0].numel())
+            if m.bias is not None: nn.init.zeros_(m.bias)
+    return model.eval().double()
+
+def empirical_rf(name, size=160):
+    "Extent of the input pixels with non-zero gradient for the centre pixel of the map that global pooling averages."
+    model = _linearise(create_model(name))
+    # the module that pools the last feature map to 1x1 (found at 32x32, where its output is 1x1)
+    found = {}
+    def spot(m, i, o):
+        if o.dim() == 4 and o.shape[-1] == 1: found.setdefault('gap', m)
+    hs = [m.register_forward_hook(spot) for m in model.modules() if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AvgPool2d))]
+    with torch.no_grad(): model(torch.zeros(1, 3, 32, 32, dtype=torch.float64))
+    for h in hs: h.remove()
+    feats = {}
+    h = found['gap'].register_forward_hook(lambda m, i, o: feats.__setitem__('x', i[0]))
+    x = torch.zeros(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+    try: model(x)
+    except RuntimeError: assert 'x' in feats     # a fixed-size head may not fit the larger input; the map is captured
+    finally: h.remove()
+    f = feats['x']
+    f[0, :, f.shape[2]//2, f.shape[3]//2].sum().backward()
+    g = x.grad[0].abs().sum(0)
+    rows, cols = torch.nonzero(g.sum(1)).flatten(), torch.nonzero(g.sum(0)).flatten()
+    return max(int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1))
+
+@pytest.mark.parametrize('name', list_archs())
+def test_rf_matches_gradient_measure(name):
+    size = 224 if name in ('resnet18', 'seed004') else 160
+    assert empirical_rf(name, size) == receptive_field(create_model(name))
 
 def test_rf_table_columns():
     rows = rf_table(create_model('advnet'))
