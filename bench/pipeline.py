@@ -7,6 +7,7 @@ Measures, with the package's own code paths:
 - `pipeline_img_s`: the training DataLoader alone (fastai + the Albumentations ItemTransform, and without augmentation),
   for 0, 1 and 2 worker processes;
 - `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last;
+- `subset_epoch_img_s_by_workers`: (train + valid images) / time of a one-epoch fit on 10k + 2k images, by worker count;
 - `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images.
 Prints one JSON object and writes it to --out.
 """
@@ -61,7 +62,15 @@ for cl in (False, True):
     print('model', cl, res['model_img_s'], flush=True)
 
 if not a.no_epoch:
-    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, show_progress=False)
+    # whole (short) epochs by worker count: the data-only numbers above ignore that workers take cores from the model
+    res['subset_epoch_img_s_by_workers'] = {}
+    for nw in (0, 1, 2):
+        m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, n_train=10000,
+                    n_valid=2000, num_workers=nw, show_progress=False, report=False)
+        res['subset_epoch_img_s_by_workers'][f'workers{nw}'] = round(12000 / m['fit_time_s'])
+        print('epoch by workers', nw, res['subset_epoch_img_s_by_workers'], flush=True)
+
+    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, show_progress=False, report=False)
     res['epoch_s'] = m['fit_time_s']
     res['epoch_train_img_s'] = round(m['n_train'] / m['fit_time_s'])
     res['epoch_accuracy_1ep'] = m['accuracy']

@@ -5,7 +5,7 @@ from conftest import run_cli
 def test_help_lists_verbs():
     r = run_cli('--help')
     assert r.returncode == 0
-    for verb in ('fit', 'lr-find', 'data'): assert verb in r.stdout
+    for verb in ('fit', 'lr-find', 'report', 'data', 'archs', 'summary'): assert verb in r.stdout
     r = run_cli('fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 
@@ -62,10 +62,10 @@ def test_data_verb(sample):
 
 def test_fit_on_sample_writes_run(tmp_path, sample):
     out = tmp_path/'run'
-    r = run_cli('fit', '--out', out, '--epochs', '2', '--bs', '32', '--data', sample, '--arch', 'advnet_s')
+    r = run_cli('fit', '--out', out, '--epochs', '2', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out/'export.pkl').is_file() and len((out/'metrics.csv').read_text().splitlines()) == 3
-    r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--force')
+    r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--force', '--no_report')
     assert r.returncode == 0 and len((out/'metrics.csv').read_text().splitlines()) == 2
 
 def test_lr_find_verb(tmp_path, sample):

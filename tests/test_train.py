@@ -75,3 +75,42 @@ def test_export_predicts_same_in_fresh_process(run, tmp_path):
     with torch.no_grad(): p2 = model(x).softmax(1)
     np.testing.assert_allclose(p2.numpy(), probs.numpy(), atol=1e-5)
     assert fresh['one'][0] == meta['classes'][int(probs[0].argmax())]
+
+REPORT_FILES = ('curves.png', 'confusion_matrix.png', 'confusion_matrix.csv', 'per_class.csv', 'most_confused.csv',
+                'top_losses.png', 'gradcam.png', 'report.md', 'report.html')
+
+def test_fit_writes_the_report(run):
+    from PIL import Image
+    out, r = run
+    rep = out/'report'
+    for f in REPORT_FILES: assert (rep/f).is_file(), f
+    for f in ('curves.png', 'confusion_matrix.png', 'top_losses.png', 'gradcam.png'):
+        im = np.asarray(Image.open(rep/f).convert('RGB'))
+        assert im.shape[0] > 250 and im.shape[1] > 250 and im.std() > 10, f     # decodes, not blank
+    per = pd.read_csv(rep/'per_class.csv')
+    assert list(per.columns) == ['class', 'precision', 'recall', 'f1', 'support']
+    assert per.support.sum() == 1000 and len(per) == 10
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['report']['accuracy'] == pytest.approx(m['accuracy'], abs=1e-6)          # same images, same weights
+    assert (per.recall * per.support).sum() / per.support.sum() == pytest.approx(m['accuracy'], abs=1e-6)
+    assert len(m['per_class']) == 10
+    cm = pd.read_csv(rep/'confusion_matrix.csv', index_col=0)
+    assert cm.values.sum() == 1000 and np.trace(cm.values) == round(m['accuracy'] * 1000)
+    mc = pd.read_csv(rep/'most_confused.csv')
+    assert list(mc.columns) == ['actual', 'predicted', 'count'] and mc['count'].is_monotonic_decreasing
+    assert f"{100*m['accuracy']:.2f}%" in (rep/'report.md').read_text()
+    assert 'data:image/png;base64,' in (rep/'report.html').read_text()
+
+def test_report_verb_and_its_errors(run, tmp_path, sample):
+    import shutil
+    out, _ = run
+    r = run_cli('report', out, '--n', 4)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'test accuracy' in r.stdout
+    empty = tmp_path/'norun'; empty.mkdir()
+    r = run_cli('report', empty)
+    assert r.returncode == 2 and 'no export.pkl' in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+    other = shutil.copytree(sample, tmp_path/'other')
+    for split in ('train', 'test'): (other/split/'cat').rename(other/split/'kitten')
+    r = run_cli('report', out, '--data', other)
+    assert r.returncode == 2 and "classes differ from the model's" in r.stderr and 'kitten' in r.stderr
