@@ -153,5 +153,6 @@ d = { 'settings': { 'branch': 'main',
                                  'cifar_adv.train.find_lr': ('train.html#find_lr', 'cifar_adv/train.py'),
                                  'cifar_adv.train.fit_run': ('train.html#fit_run', 'cifar_adv/train.py'),
                                  'cifar_adv.train.get_learner': ('train.html#get_learner', 'cifar_adv/train.py'),
+                                 'cifar_adv.train.save_checkpoint': ('train.html#save_checkpoint', 'cifar_adv/train.py'),
                                  'cifar_adv.train.save_weights': ('train.html#save_weights', 'cifar_adv/train.py'),
                                  'cifar_adv.train.versions': ('train.html#versions', 'cifar_adv/train.py')}}}

@@ -10,6 +10,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
             raise OSError('No space left on device')
     assert f.read_text() == 'complete'
     assert [p.name for p in tmp_path.iterdir()] == ['a.txt']
+    assert f.stat().st_mode & 0o044, "the finished file keeps the usual permissions, not mkstemp's 0600"
 
 def test_check_raises_user_error():
     with pytest.raises(CifarAdvError, match='bad thing'): check(False, 'bad thing')

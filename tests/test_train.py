@@ -21,7 +21,17 @@ def test_run_directory(run):
     for f in ('metrics.csv', 'metrics.json', 'export.pkl', 'models/best.pth', 'models/last.pth',
               'model.safetensors', 'model.json'):
         assert (out/f).is_file(), f
-    assert not list(out.rglob('*.tmp'))
+    assert not list(out.rglob('*.tmp')) and not list(out.rglob('.*'))      # no temporary leftovers
+    # the checkpoints hold the weights: last.pth equals the exported safe weights, best.pth loads
+    from safetensors.torch import load_file
+    from cifar_adv.models import create_model
+    safe = load_file(out/'model.safetensors')
+    for name in ('last', 'best'):
+        sd = torch.load(out/'models'/f'{name}.pth', map_location='cpu', weights_only=True)
+        sd = sd.get('model', sd)
+        create_model('advnet_s').load_state_dict(sd)
+        if name == 'last':
+            assert sd.keys() == safe.keys() and all(torch.equal(sd[k], safe[k]) for k in sd)
     csv = pd.read_csv(out/'metrics.csv')
     assert list(csv.columns) == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
     assert csv.epoch.tolist() == list(range(EPOCHS))
