@@ -3,6 +3,7 @@
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
 
 Writes `results/<arch>-<epochs>ep/` with `metrics.csv`, `metrics.json`, `model.safetensors` and `model.json`
+and the report's `per_class.csv`, `confusion_matrix.csv`, `most_confused.csv`
 (copied from the run directory in `runs/`). The README's results table is generated from these files.
 """
 import argparse, shutil, sys, shlex
@@ -23,4 +24,6 @@ fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, force=True,
 dest = Path('results')/name
 dest.mkdir(parents=True, exist_ok=True)
 for f in ('metrics.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, dest/f)
+for f in ('per_class.csv', 'confusion_matrix.csv', 'most_confused.csv'):      # the run report's numbers
+    if (run/'report'/f).exists(): shutil.copy(run/'report'/f, dest/f)
 print(f'results in {dest}')

@@ -1,0 +1,35 @@
+"The committed reference results re-check: their safe weights, evaluated here on the official test set, give the accuracy they report."
+import json
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from cifar_adv.models import create_model, n_params
+from cifar_adv.data import load_arrays
+
+RESULTS = sorted(p.parent for p in (Path(__file__).resolve().parents[1]/'results').glob('*/metrics.json'))
+
+@pytest.mark.parametrize('res', RESULTS, ids=[r.name for r in RESULTS])
+def test_reference_result(res, tgz):
+    m = json.loads((res/'metrics.json').read_text())
+    meta = json.loads((res/'model.json').read_text())
+    model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']).eval()
+    model.load_state_dict(load_file(res/'model.safetensors'))
+    assert n_params(model) == m['params'] and (res/'model.safetensors').stat().st_size < 1_000_000
+    a = load_arrays(tgz)
+    assert a.classes == meta['classes'] and m['n_valid'] == len(a.valid_y) == 10_000
+    mean, std = torch.tensor(meta['mean'])[:, None, None], torch.tensor(meta['std'])[:, None, None]
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(a.valid_y), 1000):
+            x = (torch.from_numpy(a.valid_x[i:i+1000]).permute(0, 3, 1, 2).float() / 255 - mean) / std
+            correct += (model(x).argmax(1).numpy() == a.valid_y[i:i+1000]).sum()
+    assert correct / len(a.valid_y) == pytest.approx(m['accuracy'], abs=1e-3)     # final weights, official test set
+    csv = pd.read_csv(res/'metrics.csv')
+    assert len(csv) == m['epochs'] and csv.accuracy.iloc[-1] == pytest.approx(m['accuracy'])
+    if (res/'per_class.csv').exists():
+        per = pd.read_csv(res/'per_class.csv')
+        assert per.support.sum() == 10_000
+        assert (per.recall * per.support).sum() / 10_000 == pytest.approx(m['accuracy'], abs=1e-6)
