@@ -1,4 +1,4 @@
-import os, sys, subprocess, warnings
+import os, sys, subprocess
 from pathlib import Path
 import pytest
 

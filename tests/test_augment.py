@@ -1,7 +1,7 @@
 import warnings
 import numpy as np
 import pytest
-from cifar_adv.augment import make_aug, seed_aug, AlbumentationsTransform, mean_fill
+from cifar_adv.augment import make_aug, AlbumentationsTransform, mean_fill
 from cifar_adv.core import CifarAdvError
 
 MEAN = (0.4914, 0.4822, 0.4465)

@@ -1,4 +1,3 @@
-import os, time
 import pytest
 from conftest import run_cli
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from cifar_adv.core import CifarAdvError
-from cifar_adv.data import resolve_data, scan, load_arrays, channel_stats, load_rgb, get_dls, subset_idxs
+from cifar_adv.data import resolve_data, load_arrays, load_rgb, get_dls, subset_idxs
 
 def copy_sample(sample, dest):
     shutil.copytree(sample, dest)

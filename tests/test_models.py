@@ -1,7 +1,7 @@
 import pytest
 import torch
 from torch import nn
-from cifar_adv.models import create_model, list_archs, n_params, Net, ARCH_PARAMS
+from cifar_adv.models import create_model, list_archs, n_params, ARCH_PARAMS
 from cifar_adv.summary import arch_info
 from cifar_adv.rf import receptive_field, rf_table
 from cifar_adv.core import CifarAdvError

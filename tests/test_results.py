@@ -1,7 +1,6 @@
 "The committed reference results re-check: their safe weights, evaluated here on the official test set, give the accuracy they report."
 import json
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import pytest
 import torch

@@ -6,7 +6,7 @@
 The notebook is executed in memory with execnb (nbdev's executor); `#| hide` cells are dropped, `#| echo: false`
 cells show only their output, `#| eval: false` cells show only their code.
 """
-import sys, os, re, json
+import sys, os, re
 from pathlib import Path
 from execnb.nbio import read_nb
 from execnb.shell import CaptureShell
