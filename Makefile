@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install fit test export clean-nbs readme check
+.PHONY: install fit test docs export clean-nbs readme check
 
 install: $(VENV)/.installed
 
@@ -20,9 +20,14 @@ $(VENV)/.installed: settings.ini setup.py
 fit: install             ## train: make fit ARGS="--epochs 60 --data PATH"
 	$(BIN)/cifar-adv fit $(ARGS)
 
-test: install            ## notebooks (nbdev_test), then pytest
+test: install            ## notebooks (nbdev_test), the docs site, then pytest (which checks the site in headless Chromium)
 	$(BIN)/nbdev_test --n_workers 1
-	$(PY) -m pytest -q tests
+	$(PY) tools/docs.py --execute
+	CIFAR_ADV_DOCS=_docs $(PY) -m pytest -q -rs tests
+
+docs: install            ## the docs site from the notebooks into _docs/ (offline, no Quarto), and README.md from index.ipynb
+	$(PY) tools/docs.py --execute
+	$(PY) tools/readme.py
 
 export: install          ## notebooks -> cifar_adv/, clean notebooks, README.md
 	$(BIN)/nbdev_export

@@ -23,7 +23,7 @@ fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, force=True,
         command=shlex.join(['python'] + sys.argv))
 dest = Path('results')/name
 dest.mkdir(parents=True, exist_ok=True)
-for f in ('metrics.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, dest/f)
+for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, dest/f)
 for f in ('per_class.csv', 'confusion_matrix.csv', 'most_confused.csv'):      # the run report's numbers
     if (run/'report'/f).exists(): shutil.copy(run/'report'/f, dest/f)
 print(f'results in {dest}')

@@ -4,7 +4,7 @@ from conftest import run_cli
 def test_help_lists_verbs():
     r = run_cli('--help')
     assert r.returncode == 0
-    for verb in ('fit', 'lr-find', 'report', 'data', 'archs', 'summary'): assert verb in r.stdout
+    for verb in ('fit', 'lr-find', 'report', 'predict', 'evaluate', 'export', 'data', 'archs', 'summary'): assert verb in r.stdout
     r = run_cli('fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 

@@ -18,8 +18,8 @@ def run(tmp_path_factory, tgz):
 
 def test_run_directory(run):
     out, r = run
-    for f in ('metrics.csv', 'metrics.json', 'export.pkl', 'models/best.pth', 'models/last.pth',
-              'model.safetensors', 'model.json'):
+    for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'export.pkl', 'models/best.pth', 'models/last.pth',
+              'models/checkpoint.pth', 'model.safetensors', 'model.json'):
         assert (out/f).is_file(), f
     assert not list(out.rglob('*.tmp')) and not list(out.rglob('.*'))      # no temporary leftovers
     # the checkpoints hold the weights: last.pth equals the exported safe weights, best.pth loads
@@ -33,7 +33,7 @@ def test_run_directory(run):
         if name == 'last':
             assert sd.keys() == safe.keys() and all(torch.equal(sd[k], safe[k]) for k in sd)
     csv = pd.read_csv(out/'metrics.csv')
-    assert list(csv.columns) == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
+    assert list(csv.columns) == ['epoch', 'train_loss', 'valid_loss', 'accuracy']
     assert csv.epoch.tolist() == list(range(EPOCHS))
     m = json.loads((out/'metrics.json').read_text())
     for k in ('arch', 'params', 'rf', 'epochs', 'accuracy', 'wall_time_s', 'device', 'seed', 'versions', 'command'):
@@ -42,6 +42,15 @@ def test_run_directory(run):
     assert m['accuracy'] == pytest.approx(csv.accuracy.iloc[-1])      # final weights, not the best epoch
     assert m['n_train'] == 4000 and m['n_valid'] == 1000
     assert 'test accuracy' in r.stdout
+
+def test_memory_is_bounded_and_flat(run):
+    "Resident memory per epoch (timings.csv) does not grow after the first epoch; the peak is recorded."
+    out, _ = run
+    t = pd.read_csv(out/'timings.csv')
+    assert t.epoch.tolist() == list(range(EPOCHS)) and (t.seconds > 0).all()
+    assert t.rss_mb.iloc[-1] - t.rss_mb.iloc[1] < 30, t.rss_mb.tolist()      # MB, over 2 epochs of 4,000 images
+    m = json.loads((out/'metrics.json').read_text())
+    assert t.rss_mb.max() <= m['peak_rss_mb'] + 1 and m['peak_rss_mb'] < 3000
 
 def test_training_learns(run):
     out, _ = run

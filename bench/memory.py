@@ -1,0 +1,35 @@
+"""Peak memory of `cifar-adv fit` on the full CIFAR-10 on the CPU, and resident memory after each epoch.
+
+    python bench/memory.py [--data ../shared/data/cifar10.tgz] [--arch advnet] [--epochs 3]
+
+Runs `cifar-adv fit` in a child process (a temporary run directory, no report) and reads the child's peak resident
+set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
+and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json.
+"""
+import argparse, csv, json, resource, subprocess, sys, tempfile, time
+from pathlib import Path
+from cifar_adv.core import atomic_write_text
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument('--data', default=str(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--arch', default='advnet')
+ap.add_argument('--epochs', type=int, default=3)
+ap.add_argument('--out', default='bench/results/memory.json')
+a = ap.parse_args()
+
+run = Path(tempfile.mkdtemp())/'run'
+cmd = [str(Path(sys.executable).parent/'cifar-adv'), 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data,
+       '--out', str(run), '--no_report']
+t0 = time.time()
+r = subprocess.run(cmd, capture_output=True, text=True)
+assert r.returncode == 0, r.stderr[-3000:]
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+rows = list(csv.DictReader(open(run/'timings.csv')))
+m = json.loads((run/'metrics.json').read_text())
+res = dict(command=' '.join(cmd[1:]), arch=a.arch, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
+           peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
+           rss_mb_after_epoch=[float(x['rss_mb']) for x in rows], seconds_per_epoch=[float(x['seconds']) for x in rows],
+           wall_s=round(time.time() - t0, 1), target_mb=3072)
+res['growth_mb_after_first_epoch'] = round(res['rss_mb_after_epoch'][-1] - res['rss_mb_after_epoch'][0], 1)
+atomic_write_text(a.out, json.dumps(res, indent=2) + '\n')
+print(json.dumps(res, indent=2))
