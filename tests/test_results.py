@@ -3,10 +3,9 @@ import json
 from pathlib import Path
 import pandas as pd
 import pytest
-import torch
 from safetensors.torch import load_file
 from cifar_adv.models import create_model, n_params
-from cifar_adv.data import load_arrays
+from cifar_adv.inference import Predictor, evaluate
 
 RESULTS = sorted(p.parent for p in (Path(__file__).resolve().parents[1]/'results').glob('*/metrics.json'))
 
@@ -17,15 +16,10 @@ def test_reference_result(res, tgz):
     model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']).eval()
     model.load_state_dict(load_file(res/'model.safetensors'))
     assert n_params(model) == m['params'] and (res/'model.safetensors').stat().st_size < 1_000_000
-    a = load_arrays(tgz)
-    assert a.classes == meta['classes'] and m['n_valid'] == len(a.valid_y) == 10_000
-    mean, std = torch.tensor(meta['mean'])[:, None, None], torch.tensor(meta['std'])[:, None, None]
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(a.valid_y), 1000):
-            x = (torch.from_numpy(a.valid_x[i:i+1000]).permute(0, 3, 1, 2).float() / 255 - mean) / std
-            correct += (model(x).argmax(1).numpy() == a.valid_y[i:i+1000]).sum()
-    assert correct / len(a.valid_y) == pytest.approx(m['accuracy'], abs=1e-3)     # final weights, official test set
+    # the package's own evaluation (what `cifar-adv evaluate RESULTS_DIR --data cifar10.tgz` prints), from the safe format
+    ev = evaluate(Predictor.load(res), tgz)
+    assert ev['n_images'] == m['n_valid'] == 10_000 and list(ev['per_class']) == meta['classes']
+    assert ev['accuracy'] == pytest.approx(m['accuracy'], abs=1e-3)     # final weights, official test set
     csv = pd.read_csv(res/'metrics.csv')
     assert len(csv) == m['epochs'] and csv.accuracy.iloc[-1] == pytest.approx(m['accuracy'])
     if (res/'per_class.csv').exists():
