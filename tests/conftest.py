@@ -13,6 +13,10 @@ os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
 for v in ('CIFAR_ADV_DATA', 'CIFAR_ADV_DEBUG'): os.environ.pop(v, None)
 
 def pytest_configure(config):
+    # third-party warnings raised while fastai is imported (not by our calls): fastai's layers use torch.jit.script,
+    # fastai.tabular sets a pandas option that pandas 3 deprecates
+    config.addinivalue_line('filterwarnings', r'ignore:`torch\.jit\.script` is deprecated:FutureWarning')
+    config.addinivalue_line('filterwarnings', r"ignore:The 'mode.chained_assignment' option is deprecated")
     missing = [p for p in (SAMPLE, TGZ) if not p.exists()]
     if missing: raise pytest.UsageError(f"test data not found: {', '.join(map(str, missing))} (set CIFAR_ADV_SHARED)")
 
