@@ -11,8 +11,8 @@ from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text
 from .image import read_image
 
 # %% auto #0
-__all__ = ['PICKLE_WARNING', 'META_KEYS', 'read_meta', 'Predictor', 'save_safetensors', 'export_onnx', 'expand_paths',
-           'predict_files', 'labelled_files', 'evaluate']
+__all__ = ['PICKLE_WARNING', 'META_KEYS', 'read_meta', 'Predictor', 'write_safe', 'save_safetensors', 'export_onnx',
+           'expand_paths', 'predict_files', 'labelled_files', 'check_classes', 'class_metrics', 'evaluate']
 
 # %% ../nbs/07_inference.ipynb #931551b5
 PICKLE_WARNING = "{} is a pickle: loading it can run arbitrary code, so only load files you trust (model.safetensors is the safe format)"
@@ -160,17 +160,20 @@ class Predictor:
         return res
 
 # %% ../nbs/07_inference.ipynb #8aa4c73f
+def write_safe(model, meta:dict, out) -> Path:
+    "Write `model`'s weights as `out/model.safetensors` and `meta` (the `META_KEYS`) as `out/model.json`, each atomically."
+    from safetensors.torch import save_file
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(out/'model.safetensors') as tmp: save_file(sd, str(tmp))
+    atomic_write_text(out/'model.json', json.dumps({k: meta[k] for k in META_KEYS}, indent=2) + '\n')
+    return out/'model.safetensors'
+
 def save_safetensors(pred:Predictor, out) -> Path:
     "Write `model.safetensors` and `model.json` for `pred` into the folder `out`."
     check(pred.format == 'torch', "the safe format is written from a PyTorch model (load model.safetensors or export.pkl)")
     check(pred.meta.get('arch'), f"{pred.source} does not record its arch: cannot write model.json")
-    from safetensors.torch import save_file
-    import torch
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().cpu().contiguous() for k, v in pred.model.state_dict().items()}
-    with atomic_path(out/'model.safetensors') as tmp: save_file(sd, str(tmp))
-    atomic_write_text(out/'model.json', json.dumps({k: pred.meta[k] for k in META_KEYS}, indent=2) + '\n')
-    return out/'model.safetensors'
+    return write_safe(pred.model, pred.meta, out)
 
 def export_onnx(pred:Predictor, dest, atol:float=1e-4, n_check:int=64, seed:int=0) -> dict:
     "Write `pred`'s network as ONNX to `dest` and check onnxruntime against PyTorch on `n_check` inputs; returns the max difference."
@@ -226,7 +229,7 @@ def predict_files(pred:Predictor, paths, topk:int=3, bs:int=64, tta:bool=False) 
 # %% ../nbs/07_inference.ipynb #13577cbd
 def labelled_files(data) -> tuple:
     "`(root, classes, files, labels)` of the labelled images in `data`: its `test/` split, or `data` itself as class folders."
-    from cifar_adv.data import _check_path, _list_split, find_root, _is_archive
+    from cifar_adv.data import _check_path, _list_split, find_root
     p = Path(data).expanduser()
     check(p.exists(), f"data path not found: {p}")
     if p.is_file() or find_root(p) is not None: split = _check_path(p)/'test'
@@ -238,26 +241,36 @@ def labelled_files(data) -> tuple:
     ys = np.array([i for i, c in enumerate(classes) for _ in files[c]], np.int64)
     return split.parent, classes, fs, ys
 
+def check_classes(data_classes, model_classes):
+    "Fail with one line saying how the dataset's class names differ from the model's (order does not matter)."
+    a, b = set(data_classes), set(model_classes)
+    if a != b:
+        raise CifarAdvError(f"the dataset's classes differ from the model's: only in data: {sorted(a - b) or '-'}; "
+                            f"only in model: {sorted(b - a) or '-'}")
+
+def class_metrics(cm:np.ndarray) -> dict:
+    "Precision, recall (the per-class accuracy), F1 and support per class, from a confusion matrix (rows: actual)."
+    cm = np.asarray(cm)
+    tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
+    prec = np.divide(tp, predicted, out=np.zeros(len(tp)), where=predicted > 0)
+    rec = np.divide(tp, support, out=np.zeros(len(tp)), where=support > 0)
+    f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(len(tp)), where=(prec + rec) > 0)
+    return dict(precision=prec, recall=rec, f1=f1, support=support)
+
 def evaluate(pred:Predictor, data, bs:int=64, tta:bool=False) -> dict:
     "Accuracy and per-class precision, recall (per-class accuracy), F1 and support of `pred` on the labelled images in `data`."
     from cifar_adv.data import decode_files
     t0 = time.time()
     root, classes, files, ys = labelled_files(data)
-    a, b = set(classes), set(pred.classes)
-    if a != b:
-        raise CifarAdvError(f"the dataset's classes differ from the model's: only in data: {sorted(a - b) or '-'}; "
-                            f"only in model: {sorted(b - a) or '-'}")
+    check_classes(classes, pred.classes)
     y = np.array([pred.classes.index(classes[i]) for i in ys])
     x = decode_files(root, files, pred.size)
     p = pred.predict_proba(x, bs=bs, tta=tta).argmax(1)
     n = len(pred.classes)
     cm = np.bincount(y * n + p, minlength=n * n).reshape(n, n)
-    tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
-    prec = np.divide(tp, predicted, out=np.zeros(n), where=predicted > 0)
-    rec = np.divide(tp, support, out=np.zeros(n), where=support > 0)
-    f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(n), where=(prec + rec) > 0)
-    per = {c: dict(precision=float(prec[i]), recall=float(rec[i]), f1=float(f1[i]), support=int(support[i]))
-           for i, c in enumerate(pred.classes)}
+    m = class_metrics(cm)
+    per = {c: dict(precision=float(m['precision'][i]), recall=float(m['recall'][i]), f1=float(m['f1'][i]),
+                   support=int(m['support'][i])) for i, c in enumerate(pred.classes)}
     return dict(model=str(pred.source), format=pred.format, arch=pred.meta['arch'], data=str(root), n_images=len(y),
                 accuracy=float((p == y).mean()), tta=tta, per_class=per, confusion_matrix=cm.tolist(),
                 time_s=round(time.time() - t0, 2))

@@ -39,8 +39,9 @@ def valid_dl(learn, data=None, meta:dict|None=None, bs:int=512):
     arrs = load_arrays(data or meta.get('data'))
     classes = list(learn.dls.vocab)
     if arrs.classes != classes:
-        raise CifarAdvError(f"the dataset's classes differ from the model's: only in data: {sorted(set(arrs.classes) - set(classes)) or '-'}; "
-                            f"only in model: {sorted(set(classes) - set(arrs.classes)) or '-'}")
+        from cifar_adv.inference import check_classes
+        check_classes(arrs.classes, classes)
+        raise CifarAdvError(f"the dataset lists the model's classes in another order: {arrs.classes}")
     n_valid = meta.get('n_valid') if meta.get('n_valid') != len(arrs.valid_y) else None
     k = len(classes)     # the training split is not needed: one image per class keeps the DataLoaders cheap
     dls = get_dls(arrs, bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
@@ -69,12 +70,8 @@ class RunInterpretation(ClassificationInterpretation):
 
     def per_class(self) -> pd.DataFrame:
         "Precision, recall (the per-class accuracy), F1 and support for each class."
-        cm = self.confusion_matrix()
-        tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
-        prec = np.divide(tp, predicted, out=np.zeros(len(tp)), where=predicted > 0)
-        rec = np.divide(tp, support, out=np.zeros(len(tp)), where=support > 0)
-        f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(len(tp)), where=(prec + rec) > 0)
-        return pd.DataFrame(dict(**{'class': [str(v) for v in self.vocab]}, precision=prec, recall=rec, f1=f1, support=support))
+        from cifar_adv.inference import class_metrics
+        return pd.DataFrame(dict(**{'class': [str(v) for v in self.vocab]}, **class_metrics(self.confusion_matrix())))
 
     @property
     def accuracy(self) -> float: return float((self.decoded == self.targs).float().mean())

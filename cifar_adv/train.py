@@ -174,15 +174,11 @@ def export_learner(learn:Learner, fname='export.pkl') -> Path:
 # %% ../nbs/05_train.ipynb #a377ceb8
 def save_weights(learn:Learner, out, arch:str, arch_kwargs:dict, arrs:ImageArrays) -> Path:
     "Write `model.safetensors` and `model.json` for `learn`'s model into `out`."
-    from safetensors.torch import save_file
     import cifar_adv
-    out = Path(out)
-    sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
-    with atomic_path(out/'model.safetensors') as tmp: save_file(sd, str(tmp))
+    from cifar_adv.inference import write_safe
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(learn.dls.vocab), mean=list(arrs.mean),
                 std=list(arrs.std), input_size=[3, arrs.train_x.shape[1], arrs.train_x.shape[2]], version=cifar_adv.__version__)
-    atomic_write_text(out/'model.json', json.dumps(meta, indent=2) + '\n')
-    return out/'model.safetensors'
+    return write_safe(learn.model, meta, out)
 
 # %% ../nbs/05_train.ipynb #fbdf0ee3
 def versions() -> dict:
@@ -217,9 +213,9 @@ def check_out_dir(out, force:bool=False) -> Path:
 RUN_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'data', 'seed', 'n_train', 'n_valid',
             'num_workers', 'arch_kwargs', 'skip_bad')
 
-def _start(out, cfg:dict, force:bool) -> Path:
-    "A new run: check `out`, write `run.json` (the settings a resume reuses)."
-    out = check_out_dir(out, force)
+def _start(out, cfg:dict) -> Path:
+    "A new run in `out` (already checked by `check_out_dir`): write `run.json`, the settings a resume reuses."
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
     return out
@@ -260,7 +256,7 @@ def fit_run(out, arch:str='advnet', epochs:int=60, bs:int=256, lr:float|str=5e-3
         out = _start(out, dict(arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=label_smoothing, aug=aug,
                                aug_probs=aug_probs or {}, data=None if data is None else str(data), seed=seed,
                                n_train=n_train, n_valid=n_valid, num_workers=num_workers, arch_kwargs=arch_kwargs or {},
-                               skip_bad=skip_bad, command=command or shlex.join(sys.argv)), force)
+                               skip_bad=skip_bad, command=command or shlex.join(sys.argv)))
     dls = get_dls(arrs, bs=bs, aug=aug, aug_probs=aug_probs, n_train=n_train, n_valid=n_valid,
                   num_workers=num_workers, seed=seed)
     learn = get_learner(dls, arch, label_smoothing=label_smoothing, wd=wd, path=out, **(arch_kwargs or {}))
