@@ -24,10 +24,10 @@ def ref(tmp_path_factory, sample):
     return out
 
 def start_and_stop(out, sample, sig):
-    "Start a fit, send `sig` as soon as its first checkpoint exists; return the process result."
+    "Start a fit, send `sig` as soon as its first epoch is fully logged (checkpoint, metrics.csv, then timings.csv); return the process result."
     p = subprocess.Popen(cli_cmd(*FIT, '--data', sample, '--out', out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
-    while not (out/'models'/'checkpoint.pth').exists():
+    while not (out/'timings.csv').exists():
         assert p.poll() is None and time.time() - t0 < 300, 'fit ended before its first checkpoint'
         time.sleep(0.005)
     p.send_signal(sig)
