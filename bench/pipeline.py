@@ -4,8 +4,10 @@
 
 Measures, with the package's own code paths:
 - `load_s`: loading the decoded, cached arrays (after a first `cifar-adv data` or fit has built the cache);
-- `pipeline_img_s`: the training DataLoader alone (fastai + the Albumentations ItemTransform, and without augmentation),
-  for 0, 1 and 2 worker processes;
+- `albumentations_img_s`: the seeds' Albumentations recipe alone, one uint8 image at a time, no DataLoader;
+- `pipeline_img_s`: the training DataLoader alone, up to normalised batches: `get_dls`'s lean `ArrayDL` (with the
+  Albumentations ItemTransform, and without augmentation, for 0, 1 and 2 worker processes), and fastai's per-item
+  `TfmdDL` path over the same dataset and transforms (`per_item_*`);
 - `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last;
 - `subset_epoch_img_s_by_workers`: (train + valid images) / time of a one-epoch fit on 10k + 2k images, by worker count;
 - `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images.
@@ -14,6 +16,9 @@ Prints one JSON object and writes it to --out.
 import argparse, json, time, tempfile, os, platform
 from pathlib import Path
 import torch
+import numpy as np
+from fastai.data.core import TfmdDL
+from cifar_adv.augment import make_aug
 from cifar_adv.data import load_arrays, get_dls
 from cifar_adv.models import create_model
 from cifar_adv.train import fit_run
@@ -40,12 +45,23 @@ def time_loader(dl, n):
         if i + 1 >= n: break
     return round(k / (time.perf_counter() - t))
 
+aug = make_aug('seed', mean=arrs.mean, seed=0)
+imgs = arrs.train_x[:a.batches * a.bs // 2]
+t = time.perf_counter()
+for im in imgs: aug(image=im)
+res['albumentations_img_s'] = round(len(imgs) / (time.perf_counter() - t))
+print('albumentations alone', res['albumentations_img_s'], flush=True)
+
 res['pipeline_img_s'] = {}
 for aug in ('seed', 'none'):
     for nw in (0, 1, 2):
         dls = get_dls(arrs, bs=a.bs, aug=aug, num_workers=nw, device='cpu')
         res['pipeline_img_s'][f'{aug}_workers{nw}'] = time_loader(dls.train, a.batches)
         print(aug, nw, res['pipeline_img_s'][f'{aug}_workers{nw}'], flush=True)
+    dls = get_dls(arrs, bs=a.bs, aug=aug, num_workers=0, device='cpu')
+    per_item = TfmdDL.new(dls.train, cls=TfmdDL)          # fastai's own per-item path, same dataset and transforms
+    res['pipeline_img_s'][f'per_item_{aug}_workers0'] = time_loader(per_item, a.batches // 2)
+    print('per item', aug, res['pipeline_img_s'][f'per_item_{aug}_workers0'], flush=True)
 
 res['model_img_s'] = {}
 for cl in (False, True):

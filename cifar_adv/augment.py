@@ -83,9 +83,15 @@ class AlbumentationsTransform(ItemTransform):
     "Apply an Albumentations `Compose` to the image of each training item."
     split_idx, order = 0, 2
     def __init__(self, aug:albu.Compose): super().__init__(); self.aug, self._worker = aug, None
-    def encodes(self, x):
+    def _reseed(self):
         wi = torch.utils.data.get_worker_info()
         if wi is not None and wi.id != self._worker:      # a DataLoader worker: its own stream, not a copy of the parent's
             seed_rngs(self.aug, wi.seed % 2**32); self._worker = wi.id
+    def encodes(self, x):
+        self._reseed()
         img, *rest = x
         return (self.aug(image=np.asarray(img))['image'], *rest)
+    def batch(self, imgs:np.ndarray) -> np.ndarray:
+        "Augment a `(n, h, w, 3)` uint8 batch: the same `Compose`, called once per image, in order."
+        self._reseed()
+        return np.stack([self.aug(image=im)['image'] for im in imgs])

@@ -15,7 +15,7 @@ from .image import load_rgb, read_image
 # %% auto #0
 __all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'CACHE_VERSION', 'find_root', 'extract_archive', 'fastai_cifar_path',
            'resolve_data', 'scan', 'decode_images', 'decode_files', 'channel_stats', 'ImageArrays', 'load_arrays',
-           'LoadImage', 'ToTensorImage', 'subset_idxs', 'default_workers', 'get_dls']
+           'LoadImage', 'ToTensorImage', 'subset_idxs', 'default_workers', 'ArrayDL', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #15db0321
 IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -244,8 +244,8 @@ def load_arrays(data=None, size:int=32, n_workers:int|None=None, skip_bad:bool=F
                        skipped=skipped, converted=converted)
 
 # %% ../nbs/02_data.ipynb #0208b7c3
-from fastai.vision.all import (Transform, TfmdLists, Datasets, Categorize, TensorImage, IntToFloatTensor,
-                               Normalize, default_device, DataLoaders)
+from fastai.vision.all import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
+                               Normalize, default_device, DataLoaders, TfmdDL)
 import torch
 
 class LoadImage(Transform):
@@ -272,6 +272,21 @@ def default_workers(device) -> int:
     "DataLoader worker processes: none on a CPU (measured: workers only compete with the model for the cores), up to 8 beside a GPU."
     return 0 if torch.device(device).type == 'cpu' else min(8, os.cpu_count() or 1)
 
+class ArrayDL(TfmdDL):
+    "A `TfmdDL` whose batches come straight from uint8 arrays `x` and labels `y` (aligned with its dataset), augmented by `aug` (an `AlbumentationsTransform`) when given; a `new` one over another dataset is a plain `TfmdDL`."
+    def __init__(self, dataset=None, x=None, y=None, aug=None, **kwargs):
+        self.x, self.y, self.aug = x, y, aug
+        super().__init__(dataset, **kwargs)
+    def do_item(self, s): return 0 if s is None else s          # an item is its index; the batch does the work
+    def create_batch(self, b):
+        i = np.asarray(b)
+        x = self.x[i] if self.aug is None else self.aug.batch(self.x[i])
+        return TensorImage(torch.from_numpy(x).permute(0, 3, 1, 2)), TensorCategory(torch.from_numpy(self.y[i]))
+    def retain(self, res, b): return res
+    def new(self, dataset=None, cls=None, **kwargs):
+        if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
+        return super().new(dataset, cls, **{**dict(x=self.x, y=self.y, aug=self.aug), **kwargs})
+
 def get_dls(arrs:ImageArrays, bs:int=256, aug:str='seed', aug_probs:dict|None=None, n_train:int|None=None,
             n_valid:int|None=None, num_workers:int|None=None, device=None, seed:int=0) -> DataLoaders:
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
@@ -279,17 +294,20 @@ def get_dls(arrs:ImageArrays, bs:int=256, aug:str='seed', aug_probs:dict|None=No
     check(bs > 0, f"batch size must be > 0, got {bs}")
     ti, vi = subset_idxs(arrs.train_y, n_train, seed), subset_idxs(arrs.valid_y, n_valid, seed)
     check(len(ti) >= bs, f"batch size {bs} is larger than the training set ({len(ti)} images)")
-    xs = list(arrs.train_x[ti]) + list(arrs.valid_x[vi])
+    tx = arrs.train_x if len(ti) == len(arrs.train_x) else arrs.train_x[ti]
+    vx = arrs.valid_x if len(vi) == len(arrs.valid_x) else arrs.valid_x[vi]
     names = np.array(arrs.classes)
     ys = list(names[arrs.train_y[ti]]) + list(names[arrs.valid_y[vi]])
     splits = [list(range(len(ti))), list(range(len(ti), len(ti) + len(vi)))]
-    size = arrs.train_x.shape[1]
-    tls = [TfmdLists(xs, [LoadImage(size)], splits=splits), TfmdLists(ys, [Categorize(vocab=arrs.classes, sort=False)], splits=splits)]
+    tls = [TfmdLists(list(tx) + list(vx), [LoadImage(tx.shape[1])], splits=splits),
+           TfmdLists(ys, [Categorize(vocab=arrs.classes, sort=False)], splits=splits)]
     dsets = Datasets(tls=tls, n_inp=1)
     albu_aug = make_aug(aug, mean=arrs.mean, seed=seed, **(aug_probs or {}))
-    item_tfms = ([AlbumentationsTransform(albu_aug)] if albu_aug is not None else []) + [ToTensorImage()]
+    tfm = AlbumentationsTransform(albu_aug) if albu_aug is not None else None
     device = device or default_device()
     if num_workers is None: num_workers = default_workers(device)
-    return dsets.dataloaders(bs=bs, after_item=item_tfms, device=device, num_workers=num_workers,
-                             after_batch=[IntToFloatTensor(), Normalize.from_stats(arrs.mean, arrs.std)],
-                             persistent_workers=num_workers > 0)
+    dls = dsets.dataloaders(bs=bs, after_item=([tfm] if tfm else []) + [ToTensorImage()], device=device,
+                            num_workers=num_workers, after_batch=[IntToFloatTensor(), Normalize.from_stats(arrs.mean, arrs.std)],
+                            persistent_workers=num_workers > 0)
+    return DataLoaders(dls.train.new(cls=ArrayDL, x=tx, y=arrs.train_y[ti], aug=tfm),
+                       dls.valid.new(cls=ArrayDL, x=vx, y=arrs.valid_y[vi]), path=dls.path, device=device)
