@@ -10,7 +10,9 @@ workers (the seeds' notebooks used workers on Colab); the faster counts.
 
 cifar-adv's side is what `cifar-adv fit` runs: `get_dls` (decoded arrays, the Albumentations `ItemTransform`) and
 `get_learner` (`channels_last`), one `fit_one_cycle` epoch, training and validation. Same arch, same batch size,
-same images, same number of threads. Writes bench/results/versus_seed.json.
+same images, same number of threads. `model_only` times the same number of training steps and validation batches on
+ready-made channels_last tensors: no loop over this model can beat it, so `speedup_ceiling` is the most any data
+pipeline could give. Writes bench/results/versus_seed.json.
 """
 import argparse, json, os, platform, time
 from pathlib import Path
@@ -75,12 +77,31 @@ def ours_epoch() -> dict:
     t = time.perf_counter() - t0
     return dict(workers=dls.train.fake_l.num_workers, epoch_s=round(t, 1), accuracy=float(learn.recorder.values[-1][2]))
 
+def model_only() -> dict:
+    "The floor for any loop over this model: training steps and validation on ready-made channels_last batches, no data pipeline."
+    torch.manual_seed(0)
+    model = create_model(a.arch, n_out=len(arrs.classes)).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(a.bs, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, len(arrs.classes), (a.bs,))
+    t0 = time.perf_counter()
+    for _ in range(len(ti) // a.bs):
+        opt.zero_grad(); loss = nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
+    t1 = time.perf_counter()
+    model.eval()
+    with torch.no_grad():
+        for _ in range(-(-len(vi) // a.bs)): model(x)
+    t2 = time.perf_counter()
+    return dict(train_s=round(t1 - t0, 1), valid_s=round(t2 - t1, 1), epoch_s=round(t2 - t0, 1))
+
 res = dict(arch=a.arch, bs=a.bs, n_train=len(ti), n_valid=len(vi), threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
            torch=torch.__version__, albumentations=A.__version__, python=platform.python_version())
 res['seed_loop'] = [seed_epoch(w) for w in (0, 2)]
 res['cifar_adv'] = ours_epoch()
 best_seed = min(r['epoch_s'] for r in res['seed_loop'])
 res['speedup'] = round(best_seed / res['cifar_adv']['epoch_s'], 2)
+res['model_only'] = model_only()
+res['speedup_ceiling'] = round(best_seed / res['model_only']['epoch_s'], 2)   # what a loop with a free data pipeline would get
 scale = 50000 / len(ti)
 res['note'] = (f"epoch_s covers {len(ti)} training + {len(vi)} test images; a full epoch (50,000 + 10,000) takes about "
                f"{scale:.0f}x as long for both")

@@ -110,3 +110,24 @@ def test_writable_data_cached_next_to_it(sample, tmp_path):
     for p in [d, *d.rglob('*')]: p.chmod(0o755 if p.is_dir() else 0o644)
     load_arrays(d)
     assert sorted(f.name for f in (d/'.cifar_adv').iterdir())[0].startswith('meta-')
+
+def test_lean_batches_equal_fastai_per_item_path(sample):
+    "ArrayDL (the training loop's DataLoader) gives exactly fastai's per-item batches: same images, same augmentation draws, same labels."
+    import torch
+    from fastai.data.core import TfmdDL
+    from cifar_adv.augment import seed_rngs
+    from cifar_adv.data import ArrayDL
+    dls = get_dls(load_arrays(sample), bs=32, aug='seed', device='cpu')
+    lean = dls.train.new(shuffle=False, drop_last=False)
+    plain = TfmdDL.new(dls.train, cls=TfmdDL, shuffle=False, drop_last=False)
+    assert isinstance(lean, ArrayDL) and type(plain) is TfmdDL
+    tfm = lean.aug
+    seed_rngs(tfm.aug, 7); lb = list(lean)
+    seed_rngs(tfm.aug, 7); pb = list(plain)
+    assert len(lb) == len(pb) == 7
+    for (lx, ly), (px, py) in zip(lb, pb):
+        assert type(lx) is type(px) and type(ly) is type(py)
+        assert torch.equal(lx, px) and torch.equal(ly, py)
+    assert lb[0][0].is_contiguous(memory_format=torch.channels_last)
+    seed_rngs(tfm.aug, 8)
+    assert not torch.equal(next(iter(lean))[0], lb[0][0])          # the augmentation really draws

@@ -26,3 +26,7 @@ def test_reference_result(res, tgz):
         per = pd.read_csv(res/'per_class.csv')
         assert per.support.sum() == 10_000
         assert (per.recall * per.support).sum() / 10_000 == pytest.approx(m['accuracy'], abs=1e-6)
+    if (res/'evaluate.json').exists():                                    # bench/evaluate.py's record: plain and flip TTA
+        e = json.loads((res/'evaluate.json').read_text())
+        assert e['accuracy'] == pytest.approx(ev['accuracy'], abs=1e-6) and e['n_images'] == 10_000
+        assert e['accuracy_tta'] == pytest.approx(evaluate(Predictor.load(res), tgz, tta=True)['accuracy'], abs=1e-6)

@@ -1,0 +1,33 @@
+"""Re-check every reference run with the package's own `cifar-adv evaluate`, plain and with flip TTA.
+
+    python bench/evaluate.py [--data ../shared/data/cifar10.tgz] [runs ...]
+
+For each `results/<run>/` (or the runs named), runs `cifar-adv evaluate results/<run> --data DATA --json`, with and
+without `--tta`, on the official 10,000-image test set, from the committed `model.safetensors`. Writes
+`results/<run>/evaluate.json`: the two accuracies, the image count and the exact commands. The plain figure must equal
+the run's own `metrics.json` accuracy to within one image; the script fails otherwise. TTA is reported beside it,
+never instead of it.
+"""
+import argparse, json, os, subprocess, sys, shlex
+from pathlib import Path
+from cifar_adv.core import atomic_write_text
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument('runs', nargs='*')
+ap.add_argument('--data', default=os.path.relpath(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+a = ap.parse_args()
+exe = Path(sys.executable).parent/'cifar-adv'
+
+for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results').glob('*/metrics.json')):
+    res = dict(run=run.name)
+    for tta in (False, True):
+        cmd = [str(exe), 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        res['accuracy_tta' if tta else 'accuracy'] = r['accuracy']
+        res['command_tta' if tta else 'command'] = shlex.join(['cifar-adv'] + cmd[1:])
+        res['n_images'] = r['n_images']
+    own = json.loads((run/'metrics.json').read_text())['accuracy']
+    if abs(own - res['accuracy']) * res['n_images'] > 1:
+        sys.exit(f"{run}: evaluate gives {res['accuracy']:.4f}, metrics.json says {own:.4f}")
+    atomic_write_text(run/'evaluate.json', json.dumps(res, indent=2) + '\n')
+    print(json.dumps(res))
