@@ -8,7 +8,8 @@ Measures, with the package's own code paths:
 - `pipeline_img_s`: the training DataLoader alone, up to normalised batches: `get_dls`'s lean `ArrayDL` (with the
   Albumentations ItemTransform, and without augmentation, for 0, 1 and 2 worker processes), and fastai's per-item
   `TfmdDL` path over the same dataset and transforms (`per_item_*`);
-- `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last;
+- `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last, and
+  channels_last under `torch.compile` (inductor; compilation itself is not counted);
 - `subset_epoch_img_s_by_workers`: (train + valid images) / time of a one-epoch fit on 10k + 2k images, by worker count;
 - `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images.
 Prints one JSON object and writes it to --out.
@@ -64,18 +65,19 @@ for aug in ('seed', 'none'):
     print('per item', aug, res['pipeline_img_s'][f'per_item_{aug}_workers0'], flush=True)
 
 res['model_img_s'] = {}
-for cl in (False, True):
+for name in ('nchw', 'channels_last', 'channels_last_compiled'):
     m = create_model(a.arch); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
     x, y = torch.randn(a.bs, 3, 32, 32), torch.randint(0, 10, (a.bs,))
-    if cl: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    if name != 'nchw': m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    f = torch.compile(m) if name.endswith('compiled') else m
     times = []
     for i in range(12):
         t = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(m(x), y); opt.zero_grad(); loss.backward(); opt.step()
+        loss = torch.nn.functional.cross_entropy(f(x), y); opt.zero_grad(); loss.backward(); opt.step()
         times.append(time.perf_counter() - t)
-    med = sorted(times[2:])[len(times[2:]) // 2]
-    res['model_img_s']['channels_last' if cl else 'nchw'] = round(a.bs / med)
-    print('model', cl, res['model_img_s'], flush=True)
+    med = sorted(times[2:])[len(times[2:]) // 2]          # the first steps pay for allocation (and compilation)
+    res['model_img_s'][name] = round(a.bs / med)
+    print('model', res['model_img_s'], flush=True)
 
 if not a.no_epoch:
     # whole (short) epochs by worker count: the data-only numbers above ignore that workers take cores from the model

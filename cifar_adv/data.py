@@ -309,5 +309,6 @@ def get_dls(arrs:ImageArrays, bs:int=256, aug:str='seed', aug_probs:dict|None=No
     dls = dsets.dataloaders(bs=bs, after_item=([tfm] if tfm else []) + [ToTensorImage()], device=device,
                             num_workers=num_workers, after_batch=[IntToFloatTensor(), Normalize.from_stats(arrs.mean, arrs.std)],
                             persistent_workers=num_workers > 0)
-    return DataLoaders(dls.train.new(cls=ArrayDL, x=tx, y=arrs.train_y[ti], aug=tfm),
-                       dls.valid.new(cls=ArrayDL, x=vx, y=arrs.valid_y[vi]), path=dls.path, device=device)
+    kw = dict(cls=ArrayDL, persistent_workers=num_workers > 0)
+    return DataLoaders(dls.train.new(x=tx, y=arrs.train_y[ti], aug=tfm, **kw), dls.valid.new(x=vx, y=arrs.valid_y[vi], **kw),
+                       path=dls.path, device=device)
