@@ -25,7 +25,7 @@ for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results')
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         res['accuracy_tta' if tta else 'accuracy'] = r['accuracy']
         res['command_tta' if tta else 'command'] = shlex.join(['cifar-adv'] + cmd[1:])
-        res['n_images'] = r['n_images']
+    res['n_images'] = r['n_images']
     own = json.loads((run/'metrics.json').read_text())['accuracy']
     if abs(own - res['accuracy']) * res['n_images'] > 1:
         sys.exit(f"{run}: evaluate gives {res['accuracy']:.4f}, metrics.json says {own:.4f}")

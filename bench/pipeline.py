@@ -17,7 +17,6 @@ Prints one JSON object and writes it to --out.
 import argparse, json, time, tempfile, os, platform
 from pathlib import Path
 import torch
-import numpy as np
 from fastai.data.core import TfmdDL
 from cifar_adv.augment import make_aug
 from cifar_adv.data import load_arrays, get_dls
@@ -46,10 +45,10 @@ def time_loader(dl, n):
         if i + 1 >= n: break
     return round(k / (time.perf_counter() - t))
 
-aug = make_aug('seed', mean=arrs.mean, seed=0)
+recipe = make_aug('seed', mean=arrs.mean, seed=0)
 imgs = arrs.train_x[:a.batches * a.bs // 2]
 t = time.perf_counter()
-for im in imgs: aug(image=im)
+for im in imgs: recipe(image=im)
 res['albumentations_img_s'] = round(len(imgs) / (time.perf_counter() - t))
 print('albumentations alone', res['albumentations_img_s'], flush=True)
 
