@@ -48,7 +48,9 @@ def extract_archive(p:Path) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
         try:
             with tarfile.open(p) as tf: tf.extractall(tmp, filter='data')
-            os.replace(tmp, dest)
+            try: os.replace(tmp, dest)
+            except OSError:
+                if not dest.is_dir(): raise      # else another process extracted the same archive first: use its copy
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
             raise CifarAdvError(f"corrupt archive {p}: {one_line(e)}") from None
         finally: shutil.rmtree(tmp, ignore_errors=True)

@@ -38,6 +38,21 @@ def test_archive_matches_folder(sample, tmp_path, monkeypatch):
     assert len(extracted) == 1 and not extracted[0].name.startswith('.')
     assert load_arrays(tgz).path == a.path                 # extracted once, reused
 
+def test_concurrent_extraction_uses_the_winners_copy(sample, tmp_path, monkeypatch):
+    "Two runs starting together on the same archive: the one that finishes extracting second uses the first one's copy."
+    import cifar_adv.data as data
+    monkeypatch.setenv('CIFAR_ADV_CACHE', str(tmp_path/'cache'))
+    tgz = tmp_path/'s.tgz'
+    with tarfile.open(tgz, 'w:gz') as tf: tf.add(sample, arcname='cifar10')
+    replace = os.replace
+    def other_process_wins(src, dst):          # another process renames its copy into place just before this one
+        shutil.copytree(src, dst)
+        replace(src, dst)                      # raises: the destination is now a non-empty directory
+    monkeypatch.setattr(data.os, 'replace', other_process_wins)
+    root = data.extract_archive(tgz)
+    assert (root/'train').is_dir() and (root/'test').is_dir()
+    assert [p.name for p in (tmp_path/'cache'/'extracted').iterdir()] == [root.parent.name]     # no temporary leftovers
+
 def test_env_var_used_when_no_path(sample, monkeypatch):
     monkeypatch.setenv('CIFAR_ADV_DATA', str(sample))
     assert resolve_data() == sample
