@@ -12,7 +12,7 @@ import torch
 from fastai.vision.all import ItemTransform
 
 # %% auto #0
-__all__ = ['AUG_PRESETS', 'mean_fill', 'seed_aug', 'make_aug', 'seed_rngs', 'rng_states', 'set_rng_states',
+__all__ = ['AUG_PRESETS', 'DEFAULT_AUG', 'mean_fill', 'seed_aug', 'make_aug', 'seed_rngs', 'rng_states', 'set_rng_states',
            'AlbumentationsTransform']
 
 # %% ../nbs/01_augment.ipynb #921aeed2
@@ -21,6 +21,7 @@ AUG_PRESETS = {
     'flip-crop': dict(crop=1.0, flip=0.5, affine=0.0, dropout=0.0),
     'none': dict(crop=0.0, flip=0.0, affine=0.0, dropout=0.0),
 }
+DEFAULT_AUG = 'flip-crop'      # what `fit`, `lr_find`, `get_dls` and `make_aug` use unless told otherwise
 
 def mean_fill(mean) -> tuple:
     "A 0-1 per-channel `mean` as the uint8 fill colour Albumentations needs."
@@ -46,7 +47,7 @@ def seed_aug(mean, crop:float=1.0, flip:float=0.5, affine:float=0.5, dropout:flo
     seed_rngs(aug, seed)
     return aug
 
-def make_aug(preset:str='seed', mean=(0.5, 0.5, 0.5), seed:int|None=None, **probs) -> albu.Compose|None:
+def make_aug(preset:str=DEFAULT_AUG, mean=(0.5, 0.5, 0.5), seed:int|None=None, **probs) -> albu.Compose|None:
     "The `Compose` for `preset`, with any of its probabilities (`crop`, `flip`, `affine`, `dropout`) overridden; `None` when nothing is on."
     from cifar_adv.core import check
     check(preset in AUG_PRESETS, f"unknown augmentation preset {preset!r}; choose from {', '.join(AUG_PRESETS)}")
@@ -56,7 +57,7 @@ def make_aug(preset:str='seed', mean=(0.5, 0.5, 0.5), seed:int|None=None, **prob
         check(0 <= float(v) <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
     return seed_aug(mean, seed=seed, **p) if any(p.values()) else None
 
-# %% ../nbs/01_augment.ipynb #540499d2
+# %% ../nbs/01_augment.ipynb #306bc38d
 def _nodes(aug) -> list:
     "`aug` and every transform inside it, parents first."
     return [aug] + [n for t in getattr(aug, 'transforms', []) for n in _nodes(t)]
@@ -78,7 +79,7 @@ def set_rng_states(aug, states:list):
         n.py_random.setstate(tuple(py[:1]) + (tuple(py[1]),) + tuple(py[2:]))
         n.random_generator.bit_generator.state = json.loads(npst)
 
-# %% ../nbs/01_augment.ipynb #14a832e1
+# %% ../nbs/01_augment.ipynb #d565237f
 class AlbumentationsTransform(ItemTransform):
     "Apply an Albumentations `Compose` to the image of each training item."
     split_idx, order = 0, 2

@@ -289,7 +289,7 @@ class ArrayDL(TfmdDL):
         if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
         return super().new(dataset, cls, **{**dict(x=self.x, y=self.y, aug=self.aug), **kwargs})
 
-def get_dls(arrs:ImageArrays, bs:int=256, aug:str='seed', aug_probs:dict|None=None, n_train:int|None=None,
+def get_dls(arrs:ImageArrays, bs:int=256, aug:str='flip-crop', aug_probs:dict|None=None, n_train:int|None=None,
             n_valid:int|None=None, num_workers:int|None=None, device=None, seed:int=0) -> DataLoaders:
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
     from cifar_adv.augment import make_aug, AlbumentationsTransform
