@@ -19,7 +19,7 @@ a = ap.parse_args()
 
 run = Path(tempfile.mkdtemp())/'run'
 cmd = [str(Path(sys.executable).parent/'cifar-adv'), 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data,
-       '--out', str(run), '--no_report']
+       '--aug', 'seed', '--out', str(run), '--no_report']
 t0 = time.time()
 r = subprocess.run(cmd, capture_output=True, text=True)
 assert r.returncode == 0, r.stderr[-3000:]

@@ -1,37 +1,49 @@
-"""Reference accuracy runs: train with `cifar-adv`'s defaults on the full CIFAR-10 and record the results in `results/NAME/`.
+"""Reference accuracy runs: train with `cifar-adv`'s defaults (or one recipe change) on the full CIFAR-10 and record the results in `results/NAME/`.
 
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
+    python bench/reference.py --arch advnet --epochs 15 --aug seed --p_affine 0 --data ../shared/data/cifar10.tgz   # an ablation
 
-Writes `results/<arch>-<epochs>ep/` with `metrics.csv`, `metrics.json`, `model.safetensors` and `model.json`
-and the report's `per_class.csv`, `confusion_matrix.csv`, `most_confused.csv`
-(copied from the run directory in `runs/`). The README's results table is generated from these files.
+Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the default recipe appended) with
+`run.json`, `metrics.csv`, `timings.csv`, `metrics.json`, `model.safetensors`, `model.json` and the report's
+`per_class.csv`, `confusion_matrix.csv`, `most_confused.csv` (copied from the run directory `runs/reference-NAME`).
+Refuses to replace an existing `results/NAME` without `--force`. Then `python bench/evaluate.py results/NAME`
+re-checks the weights with `cifar-adv evaluate`. The README's results table is generated from these files.
 """
 import argparse, shutil, sys, shlex
 from pathlib import Path
 from cifar_adv.train import fit_run
+from cifar_adv.augment import DEFAULT_AUG
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=42)
-ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep)')
-ap.add_argument('--aug', default='seed', help='augmentation preset')
+ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0)')
+ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
 for k in ('crop', 'flip', 'affine', 'dropout'):
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=0.1, help='label smoothing')
-ap.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
+ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
+ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 a = ap.parse_args()
-if a.threads:
-    import torch; torch.set_num_threads(a.threads)
-name = a.name or f'{a.arch}-{a.epochs}ep'
-run = Path('runs')/f'reference-{name}'
+if a.threads is not None:
+    if a.threads < 1: sys.exit(f'reference.py: error: --threads must be at least 1, got {a.threads}')
+    import cv2, torch
+    torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 probs = {k: getattr(a, f'p_{k}') for k in ('crop', 'flip', 'affine', 'dropout') if getattr(a, f'p_{k}') is not None}
+name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
+                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != 0.1 else ''))
+dest = Path('results')/name
+if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
+run = Path('runs')/f'reference-{name}'
 fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls,
         force=True, command=shlex.join(['python'] + sys.argv))
-dest = Path('results')/name
-dest.mkdir(parents=True, exist_ok=True)
-for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, dest/f)
+tmp = Path('results')/f'.{name}.tmp'                   # assembled apart, then swapped in: no stale evaluate.json survives
+shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, tmp/f)
 for f in ('per_class.csv', 'confusion_matrix.csv', 'most_confused.csv'):      # the run report's numbers
-    if (run/'report'/f).exists(): shutil.copy(run/'report'/f, dest/f)
-print(f'results in {dest}')
+    if (run/'report'/f).exists(): shutil.copy(run/'report'/f, tmp/f)
+if dest.exists(): shutil.rmtree(dest)
+tmp.rename(dest)
+print(f'results in {dest}; next: python bench/evaluate.py {dest}')

@@ -69,7 +69,7 @@ def seed_epoch(workers:int) -> dict:
                 train_img_s=round(len(ti) / (t1 - t0)), accuracy=correct / len(vi))
 
 def ours_epoch() -> dict:
-    dls = get_dls(arrs, bs=a.bs, n_train=a.n_train, n_valid=a.n_valid, seed=0)
+    dls = get_dls(arrs, bs=a.bs, aug='seed', n_train=a.n_train, n_valid=a.n_valid, seed=0)     # the seed loop's recipe
     learn = get_learner(dls, a.arch)
     learn.remove_cb(learn.progress)
     t0 = time.perf_counter()

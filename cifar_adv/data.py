@@ -47,12 +47,14 @@ def extract_archive(p:Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
         try:
-            with tarfile.open(p) as tf: tf.extractall(tmp, filter='data')
+            try:
+                with tarfile.open(p) as tf: tf.extractall(tmp, filter='data')
+            except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+                raise CifarAdvError(f"corrupt archive {p}: {one_line(e)}") from None
             try: os.replace(tmp, dest)
-            except OSError:
-                if not dest.is_dir(): raise      # else another process extracted the same archive first: use its copy
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-            raise CifarAdvError(f"corrupt archive {p}: {one_line(e)}") from None
+            except OSError as e:
+                if not dest.is_dir():            # else another process extracted the same archive first: use its copy
+                    raise CifarAdvError(f"cannot write the extracted dataset to {dest}: {one_line(e)}") from None
         finally: shutil.rmtree(tmp, ignore_errors=True)
     root = find_root(dest)
     check(root is not None, f"{p} is not a dataset: no train/ and test/ folders inside the archive")

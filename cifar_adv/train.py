@@ -7,11 +7,12 @@ from __future__ import annotations
 import os, sys, json, time, platform, shlex
 from pathlib import Path
 import torch
+# cifar_adv.core first: it silences fastai's import-time torch.jit.script FutureWarning
+from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, atomic_path, atomic_write_text
 from fastai.vision.all import (Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback,
                                SaveModelCallback, set_seed, valley)
 from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import noop
-from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, atomic_path, atomic_write_text
 from .data import load_arrays, get_dls, ImageArrays
 from .models import create_model, n_params
 from .rf import receptive_field

@@ -53,6 +53,18 @@ def test_concurrent_extraction_uses_the_winners_copy(sample, tmp_path, monkeypat
     assert (root/'train').is_dir() and (root/'test').is_dir()
     assert [p.name for p in (tmp_path/'cache'/'extracted').iterdir()] == [root.parent.name]     # no temporary leftovers
 
+def test_extraction_that_cannot_be_renamed_fails_cleanly(sample, tmp_path, monkeypatch):
+    "A rename that fails for any other reason (full disk, permissions) is a one-line error and leaves nothing behind."
+    import errno
+    import cifar_adv.data as data
+    monkeypatch.setenv('CIFAR_ADV_CACHE', str(tmp_path/'cache'))
+    tgz = tmp_path/'s.tgz'
+    with tarfile.open(tgz, 'w:gz') as tf: tf.add(sample, arcname='cifar10')
+    def full_disk(src, dst): raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(data.os, 'replace', full_disk)
+    with pytest.raises(CifarAdvError, match='cannot write the extracted dataset'): data.extract_archive(tgz)
+    assert list((tmp_path/'cache'/'extracted').iterdir()) == []
+
 def test_env_var_used_when_no_path(sample, monkeypatch):
     monkeypatch.setenv('CIFAR_ADV_DATA', str(sample))
     assert resolve_data() == sample

@@ -5,7 +5,8 @@ import pytest
 from conftest import run_cli
 
 EPOCHS = 4
-FIT = ['fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 32, '--seed', 3, '--no_report']
+FIT = ['fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 32, '--seed', 3, '--no_report',
+       '--aug', 'seed']     # the full recipe: every transform's random state must survive a resume
 
 def cli_cmd(*args): return [str(Path(sys.executable).parent/'cifar-adv'), *map(str, args)]
 
