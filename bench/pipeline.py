@@ -20,6 +20,7 @@ import argparse, json, time, tempfile, os, platform
 from pathlib import Path
 import torch
 from fastai.data.core import TfmdDL
+from _timing import median_s
 from cifar_adv.augment import make_aug
 from cifar_adv.data import load_arrays, get_dls
 from cifar_adv.models import create_model
@@ -71,13 +72,8 @@ for name in ('nchw', 'channels_last', 'channels_last_compiled'):
     x, y = torch.randn(a.bs, 3, 32, 32), torch.randint(0, 10, (a.bs,))
     if name != 'nchw': m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     f = torch.compile(m) if name.endswith('compiled') else m
-    times = []
-    for i in range(12):
-        t = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(f(x), y); opt.zero_grad(); loss.backward(); opt.step()
-        times.append(time.perf_counter() - t)
-    med = sorted(times[2:])[len(times[2:]) // 2]          # the first steps pay for allocation (and compilation)
-    res['model_img_s'][name] = round(a.bs / med)
+    def step(): loss = torch.nn.functional.cross_entropy(f(x), y); opt.zero_grad(); loss.backward(); opt.step()
+    res['model_img_s'][name] = round(a.bs / median_s(step, n=10, warmup=2))
     print('model', res['model_img_s'], flush=True)
 
 if not a.no_epoch:

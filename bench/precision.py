@@ -6,9 +6,10 @@ Forward + backward + AdamW step of each arch on a random channels_last batch of 
 3 warm-up steps, in float32 and under bfloat16 autocast (the CPU's AMX/AVX-512 BF16 path through oneDNN).
 Writes images/s per arch and precision, and the bf16/fp32 ratio.
 """
-import argparse, json, os, platform, time
+import argparse, json, os, platform
 import torch
 from cifar_adv.core import atomic_write_text
+from _timing import median_s
 from cifar_adv.models import create_model
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,14 +24,11 @@ def img_s(arch:str, bf16:bool) -> int:
     opt = torch.optim.AdamW(m.parameters(), 1e-3)
     x = torch.randn(a.bs, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (a.bs,))
-    times = []
-    for _ in range(13):
-        t = time.perf_counter()
+    def step():
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             loss = torch.nn.functional.cross_entropy(m(x), y)
         opt.zero_grad(); loss.backward(); opt.step()
-        times.append(time.perf_counter() - t)
-    return round(a.bs / sorted(times[3:])[len(times[3:]) // 2])
+    return round(a.bs / median_s(step, n=10, warmup=3))
 
 def _bf16_flags() -> list:
     "The CPU's bfloat16 instruction-set flags (Linux)."

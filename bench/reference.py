@@ -9,10 +9,13 @@ Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the de
 Refuses to replace an existing `results/NAME` without `--force`. Then `python bench/evaluate.py results/NAME`
 re-checks the weights with `cifar-adv evaluate`. The README's results table is generated from these files.
 """
-import argparse, shutil, sys, shlex
+import argparse, inspect, shutil, sys, shlex
 from pathlib import Path
 from cifar_adv.train import fit_run
-from cifar_adv.augment import DEFAULT_AUG
+from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
+
+PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
+LS = inspect.signature(fit_run).parameters['label_smoothing'].default
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
@@ -21,9 +24,9 @@ ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=42)
 ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0)')
 ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
-for k in ('crop', 'flip', 'affine', 'dropout'):
+for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
-ap.add_argument('--ls', type=float, default=0.1, help='label smoothing')
+ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 a = ap.parse_args()
@@ -31,9 +34,9 @@ if a.threads is not None:
     if a.threads < 1: sys.exit(f'reference.py: error: --threads must be at least 1, got {a.threads}')
     import cv2, torch
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
-probs = {k: getattr(a, f'p_{k}') for k in ('crop', 'flip', 'affine', 'dropout') if getattr(a, f'p_{k}') is not None}
+probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
-                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != 0.1 else ''))
+                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
