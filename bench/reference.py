@@ -2,6 +2,7 @@
 
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
     python bench/reference.py --arch advnet --epochs 15 --aug seed --p_affine 0 --data ../shared/data/cifar10.tgz   # an ablation
+    python bench/reference.py --name advnet-60ep-flipcrop --resume     # finish a run a stop interrupted
 
 Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the default recipe appended) with
 `run.json`, `metrics.csv`, `timings.csv`, `metrics.json`, `model.safetensors`, `model.json` and the report's
@@ -29,6 +30,7 @@ for k in PROBS:
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
+ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
 a = ap.parse_args()
 if a.threads is not None:
     if a.threads < 1: sys.exit(f'reference.py: error: --threads must be at least 1, got {a.threads}')
@@ -40,8 +42,9 @@ name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AU
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
-fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls,
-        force=True, command=shlex.join(['python'] + sys.argv))
+if a.resume: fit_run(run, resume=True)
+else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls,
+              force=True, command=shlex.join(['python'] + sys.argv))
 tmp = Path('results')/f'.{name}.tmp'                   # assembled apart, then swapped in: no stale evaluate.json survives
 shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
 for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, tmp/f)

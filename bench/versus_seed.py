@@ -1,6 +1,7 @@
 """Per-epoch speed, side by side in one process: cifar-adv's fastai pipeline vs a plain PyTorch loop in the seeds' style.
 
     python bench/versus_seed.py [--data ../shared/data/cifar10.tgz] [--arch advnet] [--n_train 10000] [--n_valid 2000]
+    python bench/versus_seed.py --arch seed003     # the seeds' own 152k net in both loops
 
 The seeds' loop, as their write-ups describe it: a torch `Dataset` (torchvision's CIFAR10 subclassed) whose
 `__getitem__` applies the Albumentations pipeline (the same recipe as ours, plus `A.Normalize` and `ToTensorV2`)
@@ -23,8 +24,9 @@ ap.add_argument('--arch', default='advnet')
 ap.add_argument('--bs', type=int, default=256)
 ap.add_argument('--n_train', type=int, default=10000)
 ap.add_argument('--n_valid', type=int, default=2000)
-ap.add_argument('--out', default='bench/results/versus_seed.json')
+ap.add_argument('--out', default=None, help='default: bench/results/versus_seed.json for advnet, versus_seed-ARCH.json for another arch')
 a = ap.parse_args()
+a.out = a.out or 'bench/results/versus_seed' + ('' if a.arch == 'advnet' else f'-{a.arch}') + '.json'
 
 import numpy as np, torch, albumentations as A
 from albumentations.pytorch import ToTensorV2

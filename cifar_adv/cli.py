@@ -27,7 +27,7 @@ def _default_out(arch:str, verb:str='') -> Path:
     return Path('runs')/f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}{verb}"
 
 # %% ../nbs/06_cli.ipynb #0b2a3f60
-def fit(arch:str='advnet',      # architecture (`advnet` <200k params, `advnet_s` <100k)
+def fit(arch:str='advnet',      # architecture (`advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
         epochs:int=60,          # number of epochs of the one-cycle schedule
         bs:int=256,             # batch size
         lr:str='5e-3',          # max learning rate, or `find` to use lr_find's suggestion

@@ -1,16 +1,17 @@
 import pytest
 import torch
 from torch import nn
-from cifar_adv.models import create_model, list_archs, n_params, ARCH_PARAMS
+from cifar_adv.models import create_model, list_archs, n_params, ARCH_PARAMS, GlobalAvgPool
 from cifar_adv.summary import arch_info
 from cifar_adv.rf import receptive_field, rf_table
 from cifar_adv.core import CifarAdvError
 
 # documented parameter counts (README, `cifar-adv archs`, the models notebook) and the constraints each arch claims
-PARAMS = {'advnet': 186_034, 'advnet_s': 94_810, 'advnet_dil': 138_058, 'seed003': 151_902, 'seed000': 97_284,
+PARAMS = {'advnet': 186_034, 'advnet_s': 94_810, 'advnet_fast': 164_730, 'advnet_dil': 138_058, 'seed003': 151_902, 'seed000': 97_284,
           'seed004': 198_153, 'resnet18': 11_173_962}
 SEED_RULES = {'no_maxpool', 'depthwise_separable', 'dilated', 'gap', 'rf_gt_44'}
-CLAIMS = {'advnet': SEED_RULES | {'params_lt_200k'}, 'advnet_s': SEED_RULES | {'params_lt_200k', 'params_lt_100k'},
+CLAIMS = {'advnet': SEED_RULES | {'params_lt_200k'}, 'advnet_fast': SEED_RULES | {'params_lt_200k'},
+          'advnet_s': SEED_RULES | {'params_lt_200k', 'params_lt_100k'},
           'advnet_dil': SEED_RULES | {'params_lt_200k'}, 'seed003': SEED_RULES | {'params_lt_200k'},
           'seed000': SEED_RULES | {'params_lt_200k', 'params_lt_100k'},
           'seed004': SEED_RULES - {'gap'} | {'params_lt_200k'},      # its 9x9 pool covers part of a 14x14 map
@@ -94,3 +95,29 @@ def test_rf_table_columns():
     assert rows[0]['rf_in'] == 1 and rows[0]['rf_out'] == 3
     assert {'kernel', 'stride', 'dilation', 'padding', 'jump_in', 'jump_out', 'rf_in', 'rf_out', 'size_out'} <= set(rows[0])
     assert rows[-1]['size_out'] == 4
+
+def test_global_avg_pool_is_adaptive_pool_with_channels_last_gradients():
+    "Same outputs and same gradients as `nn.AdaptiveAvgPool2d(1)`, but the gradient it sends back is not forced to NCHW."
+    x = torch.randn(4, 8, 5, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+    seen = {}
+    for pool in (nn.AdaptiveAvgPool2d(1), GlobalAvgPool()):
+        h = x * 2
+        h.register_hook(lambda g, k=type(pool).__name__: seen.setdefault(k, g))
+        out = pool(h)
+        assert out.shape == (4, 8, 1, 1)
+        (out * torch.arange(8.).view(1, 8, 1, 1)).sum().backward()
+    ref, ours = seen['AdaptiveAvgPool2d'], seen['GlobalAvgPool']
+    assert torch.allclose(ref, ours) and ref.is_contiguous() and not ref.is_contiguous(memory_format=torch.channels_last)
+    assert ours.stride()[2:] == (0, 0)                   # a broadcast view: the layer behind reads it in its own layout
+
+def test_channels_last_training_step_matches_nchw():
+    "The layout the Learner trains in changes speed, not what is learned: same loss and gradients as NCHW."
+    torch.manual_seed(0)
+    a = create_model('advnet_fast'); b = create_model('advnet_fast'); b.load_state_dict(a.state_dict())
+    a = a.to(memory_format=torch.channels_last)
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    la = nn.functional.cross_entropy(a(x.contiguous(memory_format=torch.channels_last)), y); la.backward()
+    lb = nn.functional.cross_entropy(b(x), y); lb.backward()
+    assert la.item() == pytest.approx(lb.item(), rel=1e-5)
+    for (n, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(pa.grad, pb.grad, rtol=1e-3, atol=1e-3 * pb.grad.abs().max()), n
