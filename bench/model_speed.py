@@ -2,11 +2,11 @@
 
     python bench/model_speed.py [--archs advnet advnet_fast advnet_s] [--out bench/results/model_speed.json]
 
-Forward + backward + SGD step of each arch on a random batch of 256, median of 20 timed steps after 3 warm-up
-steps, in three forms: the package's model in channels_last (what `get_learner` trains), the same model with
+Forward + backward + SGD step of each arch on a random batch of 256, in three forms: the package's model in channels_last (what `get_learner` trains), the same model with
 `nn.AdaptiveAvgPool2d(1)` in place of `GlobalAvgPool` (the head before the change; same outputs, NCHW gradients),
-and the package's model in the default NCHW layout (what a plain loop trains). The forms are timed round-robin, five
-rounds, so a slow moment on the machine hits all of them alike. Writes images/s per arch and form.
+and the package's model in the default NCHW layout (what a plain loop trains). The forms are timed round-robin (`--rounds`,
+each the median of 4 steps after warm-up), so a slow moment on the machine hits all of them alike; each figure is
+the median round. Writes images/s per arch and form.
 """
 import argparse, json, os, platform
 import torch
