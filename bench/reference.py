@@ -10,46 +10,44 @@ Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the de
 Refuses to replace an existing `results/NAME` without `--force`. Then `python bench/evaluate.py results/NAME`
 re-checks the weights with `cifar-adv evaluate`. The README's results table is generated from these files.
 """
-import argparse, inspect, shutil, sys, shlex
+import argparse, inspect, sys, shlex
 from pathlib import Path
 from cifar_adv.train import fit_run
 from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
+from _results import save_result
 
 PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
 LS = inspect.signature(fit_run).parameters['label_smoothing'].default
+LR = inspect.signature(fit_run).parameters['lr'].default
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=42)
-ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0)')
+ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01)')
 ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
 for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
+ap.add_argument('--lr', type=float, default=LR, help='max learning rate of the one-cycle schedule')
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
 a = ap.parse_args()
+if a.resume and a.name is None: sys.exit('reference.py: error: --resume needs --name (the run to finish, as in results/NAME)')
 if a.threads is not None:
     if a.threads < 1: sys.exit(f'reference.py: error: --threads must be at least 1, got {a.threads}')
     import cv2, torch
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
-                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else ''))
+                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else '') + (f'-lr{a.lr:g}' if a.lr != LR else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
 if a.resume: fit_run(run, resume=True)
-else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls,
+else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr,
               force=True, command=shlex.join(['python'] + sys.argv))
-tmp = Path('results')/f'.{name}.tmp'                   # assembled apart, then swapped in: no stale evaluate.json survives
-shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json'): shutil.copy(run/f, tmp/f)
-for f in ('per_class.csv', 'confusion_matrix.csv', 'most_confused.csv'):      # the run report's numbers
-    if (run/'report'/f).exists(): shutil.copy(run/'report'/f, tmp/f)
-if dest.exists(): shutil.rmtree(dest)
-tmp.rename(dest)
+save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')

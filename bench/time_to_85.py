@@ -1,0 +1,67 @@
+"""Time to 85%: the whole job as a user runs it, timed from outside, in fresh processes.
+
+    python bench/time_to_85.py [--data ../shared/data/cifar10.tgz] [--arch advnet_fast] [--epochs 13] [--lr 0.01] [--save NAME]
+
+Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in an empty temporary folder:
+1. `cifar-adv data`: a machine's first use of the archive extracts it and decodes the 60,000 PNGs into the cache, once
+   (as fastai's `untar_data` extracts once); timed as `first_use_s`.
+2. `cifar-adv fit --no_report`: Python start-up, loading the decoded arrays, training, the pass over the official 10,000
+   test images after every epoch, saving the weights, checkpoint and export (the report's plots and GradCAM are left out:
+   they come after the 85% is reached); timed as `fit_wall_s`.
+3. `cifar-adv evaluate --json`: re-checks the final weights on the same test set; timed as `eval_wall_s`.
+The time to 85% is `total_s` = fit + evaluate; `total_first_use_s` adds the one-time extract and decode. The accuracy is
+`evaluate`'s, from the final weights (no best-epoch pick, no TTA). Writes bench/results/time_to_85.json; `--save NAME`
+also records the run in results/NAME (then run `python bench/evaluate.py results/NAME`). Run it on an otherwise idle
+machine: its whole point is the clock.
+"""
+import argparse, json, os, platform, shlex, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument('--data', default=os.path.relpath(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--arch', default='advnet_fast')
+ap.add_argument('--epochs', type=int, default=13)
+ap.add_argument('--lr', type=float, default=0.01)
+ap.add_argument('--bs', type=int, default=256)
+ap.add_argument('--target', type=float, default=0.85, help='test accuracy to reach')
+ap.add_argument('--budget_min', type=float, default=15.0, help='wall-clock budget, minutes')
+ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
+ap.add_argument('--out', default='bench/results/time_to_85.json')
+a = ap.parse_args()
+if not Path(a.data).exists(): sys.exit(f'time_to_85.py: error: no dataset at {a.data}; pass --data')
+if a.save and (Path('results')/a.save).exists(): sys.exit(f'time_to_85.py: error: results/{a.save} exists; choose another --save')
+
+from cifar_adv.core import atomic_write_text
+from _results import save_result
+exe = str(Path(sys.executable).parent/'cifar-adv')
+
+def timed(cmd, env) -> tuple[float, str]:
+    "Run `cmd`; its wall time in seconds and its stdout. A failure stops the benchmark with the command's own error."
+    t = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode: sys.exit(f"time_to_85.py: error: {shlex.join(cmd)} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    return time.perf_counter() - t, r.stdout
+
+with tempfile.TemporaryDirectory() as tmp:
+    env = {**os.environ, 'CIFAR_ADV_CACHE': str(Path(tmp)/'cache')}      # nothing extracted or decoded yet
+    run = Path(tmp)/'run'
+    first_s, _ = timed([exe, 'data', '--data', a.data], env)
+    fit_cmd = [exe, 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
+               '--data', a.data, '--no_report', '--out', str(run)]
+    fit_s, _ = timed(fit_cmd, env)
+    eval_s, out = timed([exe, 'evaluate', str(run), '--data', a.data, '--json'], env)
+    ev = json.loads(out)
+    m = json.loads((run/'metrics.json').read_text())
+    if a.save: save_result(run, a.save)
+
+total = fit_s + eval_s
+res = dict(arch=a.arch, params=m['params'], rf=m['rf'], epochs=a.epochs, lr=a.lr, bs=m['bs'], aug=m['aug'],
+           label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(),
+           fit_command=shlex.join(['cifar-adv'] + fit_cmd[1:-2]), eval_command='cifar-adv evaluate RUN --data DATA --json',
+           first_use_s=round(first_s, 1), fit_wall_s=round(fit_s, 1), fit_time_s=m['fit_time_s'], eval_wall_s=round(eval_s, 1),
+           total_s=round(total, 1), total_first_use_s=round(first_s + total, 1),
+           accuracy=ev['accuracy'], fit_accuracy=m['accuracy'], n_images=ev['n_images'],
+           met=bool(ev['accuracy'] >= a.target and total <= 60 * a.budget_min), target=a.target, budget_min=a.budget_min,
+           saved_as=a.save and f'results/{a.save}', versions={**m['versions'], 'python': platform.python_version()})
+atomic_write_text(a.out, json.dumps(res, indent=2) + '\n')
+print(json.dumps(res, indent=2))
