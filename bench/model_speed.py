@@ -12,7 +12,7 @@ import argparse, json, os, platform
 import torch
 from torch import nn
 from cifar_adv.core import atomic_write_text
-from _timing import median_s
+from _timing import median_s, TrainStep
 from cifar_adv.models import create_model, GlobalAvgPool
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,14 +31,7 @@ def make_step(arch:str, channels_last:bool, adaptive_pool:bool):
         for mod in m.modules():
             for k, c in mod.named_children():
                 if isinstance(c, GlobalAvgPool): setattr(mod, k, nn.AdaptiveAvgPool2d(1))
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    m = m.to(memory_format=fmt)
-    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(a.bs, 3, 32, 32).contiguous(memory_format=fmt)
-    y = torch.randint(0, 10, (a.bs,))
-    def step():
-        opt.zero_grad(); nn.functional.cross_entropy(m(x), y).backward(); opt.step()
-    return step
+    return TrainStep(m, a.bs, channels_last=channels_last)
 
 steps = {(arch, form): make_step(arch, *FORMS[form]) for arch in a.archs for form in FORMS}
 times = {k: [] for k in steps}

@@ -20,7 +20,7 @@ import argparse, json, time, tempfile, os, platform
 from pathlib import Path
 import torch
 from fastai.data.core import TfmdDL
-from _timing import median_s
+from _timing import median_s, TrainStep
 from cifar_adv.augment import make_aug
 from cifar_adv.data import load_arrays, get_dls
 from cifar_adv.models import create_model
@@ -68,11 +68,7 @@ for aug in ('seed', 'none'):
 
 res['model_img_s'] = {}
 for name in ('nchw', 'channels_last', 'channels_last_compiled'):
-    m = create_model(a.arch); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-    x, y = torch.randn(a.bs, 3, 32, 32), torch.randint(0, 10, (a.bs,))
-    if name != 'nchw': m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    f = torch.compile(m) if name.endswith('compiled') else m
-    def step(): loss = torch.nn.functional.cross_entropy(f(x), y); opt.zero_grad(); loss.backward(); opt.step()
+    step = TrainStep(create_model(a.arch), a.bs, channels_last=name != 'nchw', compile=name.endswith('compiled'))
     res['model_img_s'][name] = round(a.bs / median_s(step, n=10, warmup=2))
     print('model', res['model_img_s'], flush=True)
 

@@ -9,7 +9,7 @@ Writes images/s per arch and precision, and the bf16/fp32 ratio.
 import argparse, json, os, platform
 import torch
 from cifar_adv.core import atomic_write_text
-from _timing import median_s
+from _timing import median_s, TrainStep
 from cifar_adv.models import create_model
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -20,15 +20,7 @@ a = ap.parse_args()
 
 def img_s(arch:str, bf16:bool) -> int:
     torch.manual_seed(0)
-    m = create_model(arch).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(m.parameters(), 1e-3)
-    x = torch.randn(a.bs, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (a.bs,))
-    def step():
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            loss = torch.nn.functional.cross_entropy(m(x), y)
-        opt.zero_grad(); loss.backward(); opt.step()
-    return round(a.bs / median_s(step, n=10, warmup=3))
+    return round(a.bs / median_s(TrainStep(create_model(arch), a.bs, opt='adamw', bf16=bf16), n=10, warmup=3))
 
 def _bf16_flags() -> list:
     "The CPU's bfloat16 instruction-set flags (Linux)."

@@ -1,6 +1,6 @@
 """Per-epoch speed, side by side in one process: cifar-adv's fastai pipeline vs a plain PyTorch loop in the seeds' style.
 
-    python bench/versus_seed.py [--data ../shared/data/cifar10.tgz] [--arch advnet] [--n_train 10000] [--n_valid 2000]
+    python bench/versus_seed.py [--data ../shared/data/cifar10.tgz] [--arch advnet] [--n_train 10000] [--n_valid 2000] [--rounds 3]
     python bench/versus_seed.py --arch seed003     # the seeds' own 152k net in both loops
 
 The seeds' loop, as their write-ups describe it: a torch `Dataset` (torchvision's CIFAR10 subclassed) whose
@@ -13,7 +13,9 @@ cifar-adv's side is what `cifar-adv fit` runs: `get_dls` (decoded arrays, the Al
 `get_learner` (`channels_last`), one `fit_one_cycle` epoch, training and validation. Same arch, same batch size,
 same images, same number of threads. `model_only` times the same number of training steps and validation batches on
 ready-made channels_last tensors: no loop over this model can beat it, so `speedup_ceiling` is the most any data
-pipeline could give. Writes bench/results/versus_seed.json.
+pipeline could give. Each of the four loops runs `--rounds` times (default 3), round-robin, so that a slow spell on this
+shared machine hits them all alike; each figure is the run with the median epoch time, and `epoch_s_by_round` keeps
+every run's. Writes bench/results/versus_seed.json.
 """
 import argparse, json, os, platform, time
 from pathlib import Path
@@ -24,6 +26,7 @@ ap.add_argument('--arch', default='advnet')
 ap.add_argument('--bs', type=int, default=256)
 ap.add_argument('--n_train', type=int, default=10000)
 ap.add_argument('--n_valid', type=int, default=2000)
+ap.add_argument('--rounds', type=int, default=3, help='each loop runs this many times, round-robin; the run with the median epoch time is kept')
 ap.add_argument('--out', default=None, help='default: bench/results/versus_seed.json for advnet, versus_seed-ARCH.json for another arch')
 a = ap.parse_args()
 a.out = a.out or 'bench/results/versus_seed' + ('' if a.arch == 'advnet' else f'-{a.arch}') + '.json'
@@ -36,6 +39,7 @@ from cifar_adv.augment import seed_aug
 from cifar_adv.data import load_arrays, get_dls, subset_idxs
 from cifar_adv.models import create_model
 from cifar_adv.train import get_learner
+from _timing import TrainStep
 
 arrs = load_arrays(a.data)
 ti, vi = subset_idxs(arrs.train_y, a.n_train, 0), subset_idxs(arrs.valid_y, a.n_valid, 0)
@@ -82,27 +86,30 @@ def ours_epoch() -> dict:
 def model_only() -> dict:
     "The floor for any loop over this model: training steps and validation on ready-made channels_last batches, no data pipeline."
     torch.manual_seed(0)
-    model = create_model(a.arch, n_out=len(arrs.classes)).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(a.bs, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, len(arrs.classes), (a.bs,))
+    step = TrainStep(create_model(a.arch, n_out=len(arrs.classes)), a.bs, n_out=len(arrs.classes))
     t0 = time.perf_counter()
-    for _ in range(len(ti) // a.bs):
-        opt.zero_grad(); loss = nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
+    for _ in range(len(ti) // a.bs): step()
     t1 = time.perf_counter()
-    model.eval()
+    step.model.eval()
     with torch.no_grad():
-        for _ in range(-(-len(vi) // a.bs)): model(x)
+        for _ in range(-(-len(vi) // a.bs)): step.model(step.x)
     t2 = time.perf_counter()
     return dict(train_s=round(t1 - t0, 1), valid_s=round(t2 - t1, 1), epoch_s=round(t2 - t0, 1))
 
 res = dict(arch=a.arch, bs=a.bs, n_train=len(ti), n_valid=len(vi), threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
            torch=torch.__version__, albumentations=A.__version__, python=platform.python_version())
-res['seed_loop'] = [seed_epoch(w) for w in (0, 2)]
-res['cifar_adv'] = ours_epoch()
+loops = {'seed_workers0': lambda: seed_epoch(0), 'seed_workers2': lambda: seed_epoch(2), 'cifar_adv': ours_epoch, 'model_only': model_only}
+runs = {k: [] for k in loops}
+for _ in range(a.rounds):                        # round-robin: a slow spell on the machine hits every loop alike
+    for k, f in loops.items(): runs[k].append(f()); print(k, runs[k][-1], flush=True)
+med = lambda rs: sorted(rs, key=lambda r: r['epoch_s'])[len(rs) // 2]
+res['rounds'] = a.rounds
+res['epoch_s_by_round'] = {k: [r['epoch_s'] for r in v] for k, v in runs.items()}
+res['seed_loop'] = [med(runs['seed_workers0']), med(runs['seed_workers2'])]
+res['cifar_adv'] = med(runs['cifar_adv'])
 best_seed = min(r['epoch_s'] for r in res['seed_loop'])
 res['speedup'] = round(best_seed / res['cifar_adv']['epoch_s'], 2)
-res['model_only'] = model_only()
+res['model_only'] = med(runs['model_only'])
 res['speedup_ceiling'] = round(best_seed / res['model_only']['epoch_s'], 2)   # what a loop with a free data pipeline would get
 scale = 50000 / len(ti)
 res['note'] = (f"epoch_s covers {len(ti)} training + {len(vi)} test images; a full epoch (50,000 + 10,000) takes about "

@@ -24,9 +24,14 @@ def ref(tmp_path_factory, sample):
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 
+def _default_sigint():
+    "In the child: SIGINT back to its default, as a terminal's Ctrl-C finds it (a test runner started in the background by a non-interactive shell inherits it ignored)."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def start_and_stop(out, sample, sig):
     "Start a fit, send `sig` as soon as its first epoch is fully logged (checkpoint, metrics.csv, then timings.csv); return the process result."
-    p = subprocess.Popen(cli_cmd(*FIT, '--data', sample, '--out', out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cli_cmd(*FIT, '--data', sample, '--out', out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_default_sigint)
     t0 = time.time()
     while not (out/'timings.csv').exists():
         assert p.poll() is None and time.time() - t0 < 300, 'fit ended before its first checkpoint'
