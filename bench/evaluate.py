@@ -8,20 +8,20 @@ without `--tta`, on the official 10,000-image test set, from the committed `mode
 the run's own `metrics.json` accuracy to within one image; the script fails otherwise. TTA is reported beside it,
 never instead of it.
 """
-import argparse, json, os, subprocess, sys, shlex
+import argparse, json, subprocess, sys, shlex
 from pathlib import Path
+from _paths import DATA, CLI
 from cifar_adv.core import atomic_write_text
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('runs', nargs='*')
-ap.add_argument('--data', default=os.path.relpath(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--data', default=DATA)
 a = ap.parse_args()
-exe = Path(sys.executable).parent/'cifar-adv'
 
 for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results').glob('*/metrics.json')):
     res = dict(run=run.name)
     for tta in (False, True):
-        cmd = [str(exe), 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])
+        cmd = [CLI, 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         res['accuracy_tta' if tta else 'accuracy'] = r['accuracy']
         res['command_tta' if tta else 'command'] = shlex.join(['cifar-adv'] + cmd[1:])

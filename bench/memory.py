@@ -6,19 +6,20 @@ Runs `cifar-adv fit` in a child process (a temporary run directory, no report) a
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
 and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json.
 """
-import argparse, csv, json, resource, subprocess, sys, tempfile, time
+import argparse, csv, json, resource, subprocess, tempfile, time
 from pathlib import Path
+from _paths import DATA, CLI
 from cifar_adv.core import atomic_write_text
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=str(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--data', default=DATA)
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--epochs', type=int, default=3)
 ap.add_argument('--out', default='bench/results/memory.json')
 a = ap.parse_args()
 
 run = Path(tempfile.mkdtemp())/'run'
-cmd = [str(Path(sys.executable).parent/'cifar-adv'), 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data,
+cmd = [CLI, 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data,
        '--aug', 'seed', '--out', str(run), '--no_report']
 t0 = time.time()
 r = subprocess.run(cmd, capture_output=True, text=True)

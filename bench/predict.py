@@ -7,10 +7,11 @@ least disturbed). The ONNX model is exported from the same weights into a tempor
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
+from _paths import DATA, CLI
 import numpy as np
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=str(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--data', default=DATA)
 ap.add_argument('--model', default='results/advnet-15ep/model.safetensors')
 ap.add_argument('--repeat', type=int, default=3)
 ap.add_argument('--out', default='bench/results/predict.json')
@@ -49,9 +50,8 @@ for fmt, p in preds.items():
     res['results'].append(dict(format=fmt, what='PNG files (predict_files: read, convert, predict)', bs=256,
                                img_s=round(len(paths) / t)))
 # one image, from process start to the printed answer
-exe = str(Path(sys.executable).parent/'cifar-adv')
 for fmt, m in (('torch', a.model), ('onnx', str(Path(tmp)/'model.onnx'))):
-    t, r = best(lambda: subprocess.run([exe, 'predict', m, paths[0]], capture_output=True, text=True))
+    t, r = best(lambda: subprocess.run([CLI, 'predict', m, paths[0]], capture_output=True, text=True))
     assert r.returncode == 0, r.stderr
     res['results'].append(dict(format=fmt, what='one image: `cifar-adv predict` process start to answer', seconds=round(t, 2)))
 t, _ = best(lambda: subprocess.run([sys.executable, '-c', 'import torch'], check=True))

@@ -9,10 +9,11 @@ training set; those rows are flagged (`on_test_set: false`) and left out of the 
 """
 import argparse, json, re
 from pathlib import Path
+from _paths import SHARED
 from cifar_adv.core import atomic_write_text
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--seeds', default=str(Path(__file__).resolve().parents[2]/'shared'/'seeds'))
+ap.add_argument('--seeds', default=str(SHARED/'seeds'))
 ap.add_argument('--out', default='bench/results/seeds.json')
 a = ap.parse_args()
 

@@ -16,9 +16,10 @@ machine: its whole point is the clock.
 """
 import argparse, json, os, platform, shlex, subprocess, sys, tempfile, time
 from pathlib import Path
+from _paths import DATA, CLI
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=os.path.relpath(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--data', default=DATA)
 ap.add_argument('--arch', default='advnet_fast')
 ap.add_argument('--epochs', type=int, default=13)
 ap.add_argument('--lr', type=float, default=0.01)
@@ -33,7 +34,6 @@ if a.save and (Path('results')/a.save).exists(): sys.exit(f'time_to_85.py: error
 
 from cifar_adv.core import atomic_write_text
 from _results import save_result
-exe = str(Path(sys.executable).parent/'cifar-adv')
 
 def timed(cmd, env) -> tuple[float, str]:
     "Run `cmd`; its wall time in seconds and its stdout. A failure stops the benchmark with the command's own error."
@@ -45,11 +45,11 @@ def timed(cmd, env) -> tuple[float, str]:
 with tempfile.TemporaryDirectory() as tmp:
     env = {**os.environ, 'CIFAR_ADV_CACHE': str(Path(tmp)/'cache')}      # nothing extracted or decoded yet
     run = Path(tmp)/'run'
-    first_s, _ = timed([exe, 'data', '--data', a.data], env)
-    fit_cmd = [exe, 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
-               '--data', a.data, '--no_report', '--out', str(run)]
-    fit_s, _ = timed(fit_cmd, env)
-    eval_s, out = timed([exe, 'evaluate', str(run), '--data', a.data, '--json'], env)
+    first_s, _ = timed([CLI, 'data', '--data', a.data], env)
+    fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
+                '--data', a.data, '--no_report']                  # recorded as the command; --out names the temporary run
+    fit_s, _ = timed([CLI, *fit_args, '--out', str(run)], env)
+    eval_s, out = timed([CLI, 'evaluate', str(run), '--data', a.data, '--json'], env)
     ev = json.loads(out)
     m = json.loads((run/'metrics.json').read_text())
     if a.save: save_result(run, a.save)
@@ -57,7 +57,7 @@ with tempfile.TemporaryDirectory() as tmp:
 total = fit_s + eval_s
 res = dict(arch=a.arch, params=m['params'], rf=m['rf'], epochs=a.epochs, lr=a.lr, bs=m['bs'], aug=m['aug'],
            label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(),
-           fit_command=shlex.join(['cifar-adv'] + fit_cmd[1:-2]), eval_command='cifar-adv evaluate RUN --data DATA --json',
+           fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',
            first_use_s=round(first_s, 1), fit_wall_s=round(fit_s, 1), fit_time_s=m['fit_time_s'], eval_wall_s=round(eval_s, 1),
            total_s=round(total, 1), total_first_use_s=round(first_s + total, 1),
            accuracy=ev['accuracy'], fit_accuracy=m['accuracy'], n_images=ev['n_images'],

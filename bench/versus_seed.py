@@ -18,10 +18,10 @@ shared machine hits them all alike; each figure is the run with the median epoch
 every run's. Writes bench/results/versus_seed.json.
 """
 import argparse, json, os, platform, time
-from pathlib import Path
+from _paths import DATA
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=str(Path(__file__).resolve().parents[2]/'shared'/'data'/'cifar10.tgz'))
+ap.add_argument('--data', default=DATA)
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--bs', type=int, default=256)
 ap.add_argument('--n_train', type=int, default=10000)
@@ -31,7 +31,7 @@ ap.add_argument('--out', default=None, help='default: bench/results/versus_seed.
 a = ap.parse_args()
 a.out = a.out or 'bench/results/versus_seed' + ('' if a.arch == 'advnet' else f'-{a.arch}') + '.json'
 
-import numpy as np, torch, albumentations as A
+import torch, albumentations as A
 from albumentations.pytorch import ToTensorV2
 from torch import nn
 from cifar_adv.core import atomic_write_text

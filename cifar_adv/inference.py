@@ -76,7 +76,7 @@ class Predictor:
     @classmethod
     def from_pkl(cls, path, warn:bool=True) -> Predictor:
         "Load fastai's `export.pkl` (a pickle: see `PICKLE_WARNING`)."
-        import warnings, torch
+        import warnings
         from fastai.learner import load_learner
         from fastai.vision.all import Normalize
         import cifar_adv

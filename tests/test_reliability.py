@@ -1,5 +1,5 @@
 "Reliability: same seed, same metrics; resume after SIGKILL or Ctrl-C; divergence; a full disk; the bad-input table."
-import json, os, resource, shutil, signal, subprocess, sys, time
+import json, resource, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import run_cli

@@ -1,0 +1,7 @@
+"Where the benchmark scripts find things: the shared folder beside the repo, the real CIFAR-10 archive, the `cifar-adv` command."
+import os, sys
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'           # ../shared, beside the repo, as CI and this machine lay it out
+DATA = os.path.relpath(SHARED/'data'/'cifar10.tgz')               # relative, so recorded commands read as a user types them
+CLI = str(Path(sys.executable).parent/'cifar-adv')                # the console script of the Python running the benchmark
