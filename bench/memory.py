@@ -6,7 +6,7 @@ Runs `cifar-adv fit` in a child process (a temporary run directory, no report) a
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
 and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json.
 """
-import argparse, csv, json, resource, subprocess, tempfile, time
+import argparse, csv, json, resource, shlex, subprocess, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
 from cifar_adv.core import atomic_write_text
@@ -19,15 +19,14 @@ ap.add_argument('--out', default='bench/results/memory.json')
 a = ap.parse_args()
 
 run = Path(tempfile.mkdtemp())/'run'
-cmd = [CLI, 'fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data,
-       '--aug', 'seed', '--out', str(run), '--no_report']
+fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data, '--aug', 'seed', '--no_report']
 t0 = time.time()
-r = subprocess.run(cmd, capture_output=True, text=True)
+r = subprocess.run([CLI, *fit_args, '--out', str(run)], capture_output=True, text=True)     # --out: a temporary run
 assert r.returncode == 0, r.stderr[-3000:]
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 rows = list(csv.DictReader(open(run/'timings.csv')))
 m = json.loads((run/'metrics.json').read_text())
-res = dict(command=' '.join(cmd[1:]), arch=a.arch, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
+res = dict(command=shlex.join(['cifar-adv', *fit_args]), arch=a.arch, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
            peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
            rss_mb_after_epoch=[float(x['rss_mb']) for x in rows], seconds_per_epoch=[float(x['seconds']) for x in rows],
            wall_s=round(time.time() - t0, 1), target_mb=3072)
