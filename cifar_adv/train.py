@@ -229,7 +229,7 @@ def read_run(out) -> dict:
     try: return json.loads(f.read_text())
     except ValueError as e: raise CifarAdvError(f"{f} is not valid JSON: {one_line(e)}") from None
 
-def fit_run(out, arch:str='advnet', epochs:int=60, bs:int=256, lr:float|str=5e-3, wd:float=0.05,
+def fit_run(out, arch:str='advnet', epochs:int=60, bs:int=256, lr:float|str=1e-2, wd:float=0.05,
             label_smoothing:float=0.1, aug:str='flip-crop', aug_probs:dict|None=None, data=None, seed:int=42,
             n_train:int|None=None, n_valid:int|None=None, num_workers:int|None=None, force:bool=False,
             arch_kwargs:dict|None=None, show_progress:bool=True, command:str|None=None, report:bool=True,
