@@ -1,5 +1,5 @@
 "The benchmark scripts start: every module and name they import exists, and their arguments parse (`--help`), without running a benchmark."
-import ast, importlib, subprocess, sys
+import ast, importlib, importlib.util, subprocess, sys
 from pathlib import Path
 import pytest
 
