@@ -6,6 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('CIFAR_ADV_SHARED', ROOT.parent/'shared'))
 SAMPLE = SHARED/'data'/'cifar10_sample'
 TGZ = SHARED/'data'/'cifar10.tgz'
+CLI = Path(sys.executable).parent/'cifar-adv'                # the console script of the Python running the tests
 
 # extracted archives and decoded arrays: reused between test runs, never in the user's home
 os.environ.setdefault('CIFAR_ADV_CACHE', str(ROOT/'.cache'/'tests'))
@@ -28,6 +29,5 @@ def tgz(): return TGZ
 
 def run_cli(*args, cwd=None, env=None, timeout=600):
     "Run `cifar-adv` in a fresh process; returns the CompletedProcess."
-    exe = Path(sys.executable).parent/'cifar-adv'
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)

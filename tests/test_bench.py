@@ -31,5 +31,5 @@ def test_bench_script_help(script):
 def test_bench_paths(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     import _paths
-    from conftest import TGZ
-    assert Path(_paths.DATA).resolve() == TGZ.resolve() and Path(_paths.CLI).name == 'cifar-adv' and Path(_paths.CLI).exists()
+    from conftest import TGZ, CLI
+    assert Path(_paths.DATA).resolve() == TGZ.resolve() and Path(_paths.CLI) == CLI and CLI.exists()

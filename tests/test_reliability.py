@@ -1,14 +1,13 @@
 "Reliability: same seed, same metrics; resume after SIGKILL or Ctrl-C; divergence; a full disk; the bad-input table."
-import json, resource, shutil, signal, subprocess, sys, time
-from pathlib import Path
+import json, resource, shutil, signal, subprocess, time
 import pytest
-from conftest import run_cli
+from conftest import run_cli, CLI
 
 EPOCHS = 4
 FIT = ['fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 32, '--seed', 3, '--no_report',
        '--aug', 'seed']     # the full recipe: every transform's random state must survive a resume
 
-def cli_cmd(*args): return [str(Path(sys.executable).parent/'cifar-adv'), *map(str, args)]
+def cli_cmd(*args): return [str(CLI), *map(str, args)]
 
 def one_error_line(r, code):
     lines = r.stderr.strip().splitlines()
