@@ -19,18 +19,20 @@ from _results import save_result
 PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
 LS = inspect.signature(fit_run).parameters['label_smoothing'].default
 LR = inspect.signature(fit_run).parameters['lr'].default
+BS = inspect.signature(fit_run).parameters['bs'].default
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=42)
-ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01)')
+ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128)')
 ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
 for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 ap.add_argument('--lr', type=float, default=LR, help='max learning rate of the one-cycle schedule')
+ap.add_argument('--bs', type=int, default=BS, help='batch size')
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
@@ -42,12 +44,13 @@ if a.threads is not None:
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
-                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else '') + (f'-lr{a.lr:g}' if a.lr != LR else ''))
+                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else '') + (f'-lr{a.lr:g}' if a.lr != LR else '')
+                  + (f'-bs{a.bs}' if a.bs != BS else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
 if a.resume: fit_run(run, resume=True)
-else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr,
+else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr, bs=a.bs,
               force=True, command=shlex.join(['python'] + sys.argv))
 save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')
