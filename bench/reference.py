@@ -17,9 +17,8 @@ from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
 from _results import save_result
 
 PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
-LS = inspect.signature(fit_run).parameters['label_smoothing'].default
-LR = inspect.signature(fit_run).parameters['lr'].default
-BS = inspect.signature(fit_run).parameters['bs'].default
+DEFAULTS = {k: v.default for k, v in inspect.signature(fit_run).parameters.items()}
+LS, LR, BS = DEFAULTS['label_smoothing'], DEFAULTS['lr'], DEFAULTS['bs']
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
@@ -44,8 +43,8 @@ if a.threads is not None:
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
-                  + ''.join(f'-{k}{v:g}' for k, v in probs.items()) + (f'-ls{a.ls:g}' if a.ls != LS else '') + (f'-lr{a.lr:g}' if a.lr != LR else '')
-                  + (f'-bs{a.bs}' if a.bs != BS else ''))
+                  + ''.join(f'-{k}{v:g}' for k, v in probs.items())
+                  + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS)) if v != d))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
