@@ -14,24 +14,26 @@ import argparse, inspect, sys, shlex
 from pathlib import Path
 from cifar_adv.train import fit_run
 from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
+from cifar_adv.models import ACTS
 from _results import save_result
 
 PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
 DEFAULTS = {k: v.default for k, v in inspect.signature(fit_run).parameters.items()}
-LS, LR, BS = DEFAULTS['label_smoothing'], DEFAULTS['lr'], DEFAULTS['bs']
+LS, LR, BS, SEED = DEFAULTS['label_smoothing'], DEFAULTS['lr'], DEFAULTS['bs'], DEFAULTS['seed']
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--arch', default='advnet')
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
-ap.add_argument('--seed', type=int, default=42)
-ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128)')
+ap.add_argument('--seed', type=int, default=SEED)
+ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128, -seed1, -silu)')
 ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
 for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 ap.add_argument('--lr', type=float, default=LR, help='max learning rate of the one-cycle schedule')
 ap.add_argument('--bs', type=int, default=BS, help='batch size')
+ap.add_argument('--act', default='relu', choices=list(ACTS), help="the arch's activation (default: relu, every arch's own)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
@@ -44,12 +46,13 @@ if a.threads is not None:
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
                   + ''.join(f'-{k}{v:g}' for k, v in probs.items())
-                  + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS)) if v != d))
+                  + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS), ('seed', a.seed, SEED)) if v != d)
+                  + (f'-{a.act}' if a.act != 'relu' else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
 if a.resume: fit_run(run, resume=True)
 else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr, bs=a.bs,
-              force=True, command=shlex.join(['python'] + sys.argv))
+              arch_kwargs={'act': a.act} if a.act != 'relu' else None, force=True, command=shlex.join(['python'] + sys.argv))
 save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')

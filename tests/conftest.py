@@ -27,7 +27,11 @@ def sample(): return SAMPLE
 @pytest.fixture(scope='session')
 def tgz(): return TGZ
 
+def cli_cmd(*args):
+    "The command line that runs `cifar-adv` with `args`."
+    return [str(CLI), *map(str, args)]
+
 def run_cli(*args, cwd=None, env=None, timeout=600):
     "Run `cifar-adv` in a fresh process; returns the CompletedProcess."
-    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run(cli_cmd(*args), capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)

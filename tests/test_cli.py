@@ -8,6 +8,19 @@ def test_help_lists_verbs():
     r = run_cli('fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 
+def test_verb_defaults_match_fit_run():
+    "`cifar-adv fit` and `lr-find` default to `fit_run`'s recipe: the README's results and Targets name that recipe."
+    import inspect
+    from cifar_adv.cli import fit, lr_find
+    from cifar_adv.train import fit_run
+    defaults = lambda f: {('label_smoothing' if k == 'ls' else k): p.default for k, p in inspect.signature(f).parameters.items()}
+    lib = defaults(fit_run)
+    for verb in (fit, lr_find):
+        d = defaults(verb)
+        if 'lr' in d: d['lr'] = float(d['lr'])
+        shared = [k for k in ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'seed') if k in d]
+        assert len(shared) >= 6 and {k: d[k] for k in shared} == {k: lib[k] for k in shared}, verb.__name__
+
 def test_help_does_not_import_torch():
     import subprocess, sys
     code = "import sys; from cifar_adv.cli import main; main(['--help']); print('torch' in sys.modules, 'fastai' in sys.modules)"

@@ -1,13 +1,11 @@
 "Reliability: same seed, same metrics; resume after SIGKILL or Ctrl-C; divergence; a full disk; the bad-input table."
 import json, resource, shutil, signal, subprocess, time
 import pytest
-from conftest import run_cli, CLI
+from conftest import run_cli, cli_cmd
 
 EPOCHS = 4
 FIT = ['fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 32, '--seed', 3, '--no_report',
        '--aug', 'seed']     # the full recipe: every transform's random state must survive a resume
-
-def cli_cmd(*args): return [str(CLI), *map(str, args)]
 
 def one_error_line(r, code):
     lines = r.stderr.strip().splitlines()
