@@ -33,7 +33,7 @@ for k in PROBS:
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 ap.add_argument('--lr', type=float, default=LR, help='max learning rate of the one-cycle schedule')
 ap.add_argument('--bs', type=int, default=BS, help='batch size')
-ap.add_argument('--act', default='relu', choices=list(ACTS), help="the arch's activation (default: relu, every arch's own)")
+ap.add_argument('--act', default=None, choices=list(ACTS), help="the arch's activation (default: the arch's own)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
@@ -47,12 +47,12 @@ probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not N
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
                   + ''.join(f'-{k}{v:g}' for k, v in probs.items())
                   + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS), ('seed', a.seed, SEED)) if v != d)
-                  + (f'-{a.act}' if a.act != 'relu' else ''))
+                  + (f'-{a.act}' if a.act else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
 if a.resume: fit_run(run, resume=True)
 else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr, bs=a.bs,
-              arch_kwargs={'act': a.act} if a.act != 'relu' else None, force=True, command=shlex.join(['python'] + sys.argv))
+              arch_kwargs={'act': a.act} if a.act else None, force=True, command=shlex.join(['python'] + sys.argv))
 save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')
