@@ -43,9 +43,9 @@ def fit(arch:str='advnet',      # architecture (`advnet` <200k params, `advnet_s
         seed:int=42,            # random seed
         n_train:int=None,       # train on a class-balanced subset of this many images
         n_valid:int=None,       # validate on a class-balanced subset of this many test images
-        width:float=1.0,        # width multiplier of the arch
-        act:str='relu',         # activation: relu, gelu, silu, celu, mish
-        drop:float=0.0,         # dropout before the final linear layer
+        width:float=None,       # width multiplier of the arch (default: the arch's own; `advnet`'s is 1.0)
+        act:str=None,           # activation: relu, gelu, silu, celu, mish (default: the arch's own; `advnet`'s is relu)
+        drop:float=None,        # dropout before the final linear layer (default: the arch's own; `advnet`'s is 0)
         force:bool=False,       # write into an existing, non-empty run directory
         no_report:bool=False,   # skip the run report (curves, per-class, confusion matrix, top losses, GradCAM)
         skip_bad:bool=False,    # leave out unreadable images (reporting how many) instead of stopping at the first
@@ -58,12 +58,13 @@ def fit(arch:str='advnet',      # architecture (`advnet` <200k params, `advnet_s
     check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid)
     for k, v in dict(p_crop=p_crop, p_flip=p_flip, p_affine=p_affine, p_dropout=p_dropout).items():
         check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
-    check(width > 0, f"width must be > 0, got {width}")
-    check(0 <= drop < 1, f"drop must be in [0, 1), got {drop}")
+    check(width is None or width > 0, f"width must be > 0, got {width}")
+    check(drop is None or 0 <= drop < 1, f"drop must be in [0, 1), got {drop}")
+    arch_kwargs = {k: v for k, v in dict(width=width, act=act, drop=drop).items() if v is not None}   # only what was given
     out = Path(out) if out else _default_out(arch)
     return _fit_guarded(out, lambda: fit_run(out, arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=ls, aug=aug,
                 aug_probs=_probs(p_crop, p_flip, p_affine, p_dropout), data=data, seed=seed, n_train=n_train,
-                n_valid=n_valid, force=force, arch_kwargs=dict(width=width, act=act, drop=drop), report=not no_report,
+                n_valid=n_valid, force=force, arch_kwargs=arch_kwargs, report=not no_report,
                 skip_bad=skip_bad))
 
 def _fit_guarded(out:Path, go) -> int:

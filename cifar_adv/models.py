@@ -5,14 +5,16 @@
 # %% ../nbs/03_models.ipynb #b13d9c24
 from __future__ import annotations
 from functools import partial
+import inspect
 import torch
 from torch import nn
 from .core import check
 
 # %% auto #0
 __all__ = ['ACTS', 'ARCH_PARAMS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool', 'Net',
-           'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'create_model', 'n_params',
-           'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000', 'SeedSkipNet', 'seed004', 'resnet18']
+           'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'arch_options',
+           'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000', 'SeedSkipNet',
+           'seed004', 'resnet18']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -108,9 +110,20 @@ def advnet_fast(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -
     "The design of `advnet`, thinner where the maps are large (C1 16, C2 32 channels), where a CPU spends most of each step: for time to accuracy."
     return Net(_scale((16, 32, 96, 192), width), depths=(1, 3, 2), n_out=n_out, act=act, drop=drop)
 
-def create_model(name:str='advnet', n_out:int=10, **kwargs) -> nn.Module:
-    "Build the registered architecture `name` with `n_out` outputs."
+def _check_arch(name:str):
     check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
+
+def arch_options(name:str) -> dict:
+    "The options architecture `name` takes (besides `n_out`), with their defaults."
+    _check_arch(name)
+    return {k: p.default for k, p in inspect.signature(_ARCHS[name]).parameters.items() if k != 'n_out'}
+
+def create_model(name:str='advnet', n_out:int=10, **kwargs) -> nn.Module:
+    "Build the registered architecture `name` with `n_out` outputs and the options `kwargs` (see `arch_options`)."
+    opts = arch_options(name)
+    bad = [k for k in kwargs if k not in opts]
+    check(not bad, f"arch {name!r} takes no option {', '.join(map(repr, bad))}; "
+                   f"its options: {', '.join(opts) or 'none'}")
     return _ARCHS[name](n_out=n_out, **kwargs)
 
 def n_params(model:nn.Module) -> int:

@@ -1,4 +1,4 @@
-import pytest
+import json, pytest
 from conftest import run_cli
 
 def test_help_lists_verbs():
@@ -39,6 +39,7 @@ def test_help_does_not_import_torch():
     (['--aug', 'heavy'], 'unknown augmentation preset'),
     (['--p_flip', '2'], 'between 0 and 1'),
     (['--act', 'tanhh'], 'unknown activation'),
+    (['--arch', 'seed004', '--act', 'silu'], "arch 'seed004' takes no option 'act'"),
     (['--data', '/no/such/dir'], 'data path not found'),
 ])
 def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg):
@@ -77,8 +78,11 @@ def test_fit_on_sample_writes_run(tmp_path, sample):
     r = run_cli('fit', '--out', out, '--epochs', '2', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out/'export.pkl').is_file() and len((out/'metrics.csv').read_text().splitlines()) == 3
-    r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--force', '--no_report')
-    assert r.returncode == 0 and len((out/'metrics.csv').read_text().splitlines()) == 2
+    assert json.loads((out/'run.json').read_text())['arch_kwargs'] == {}      # the arch's own options: none given
+    # --force replaces the run; a seed arch, which takes none of advnet's options, trains with its own
+    r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'seed003', '--force', '--no_report')
+    assert r.returncode == 0 and len((out/'metrics.csv').read_text().splitlines()) == 2, r.stderr[-2000:]
+    assert json.loads((out/'metrics.json').read_text())['arch'] == 'seed003'
 
 def test_lr_find_verb(tmp_path, sample):
     out = tmp_path/'lr'

@@ -1,7 +1,7 @@
 import pytest
 import torch
 from torch import nn
-from cifar_adv.models import create_model, list_archs, n_params, ARCH_PARAMS, GlobalAvgPool
+from cifar_adv.models import create_model, arch_options, list_archs, n_params, ARCH_PARAMS, GlobalAvgPool
 from cifar_adv.summary import arch_info
 from cifar_adv.rf import receptive_field, rf_table
 from cifar_adv.core import CifarAdvError
@@ -51,6 +51,11 @@ def test_width_and_activation_options():
     m = create_model('advnet', act='gelu', drop=0.1)
     assert any(isinstance(x, nn.GELU) for x in m.modules())
     with pytest.raises(CifarAdvError, match='unknown activation'): create_model('advnet', act='tanhh')
+
+def test_arch_options_are_checked():
+    assert arch_options('advnet_s') == dict(width=1.0, act='relu', drop=0.0) and arch_options('seed000') == dict(drop=0.01)
+    with pytest.raises(CifarAdvError, match="arch 'seed004' takes no option 'width'; its options: none"): create_model('seed004', width=2)
+    with pytest.raises(CifarAdvError, match="takes no option 'widht'; its options: width, act, drop"): create_model('advnet', widht=2)
 
 def _linearise(model):
     "Positive, normalised weights; identity activations; BN and dropout in eval: every path passes gradient."
