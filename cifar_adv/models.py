@@ -12,7 +12,7 @@ from .core import check
 
 # %% auto #0
 __all__ = ['ACTS', 'ARCH_PARAMS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool', 'Net',
-           'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'arch_options',
+           'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr', 'arch_options',
            'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000', 'SeedSkipNet',
            'seed004', 'resnet18']
 
@@ -109,6 +109,11 @@ def advnet_s(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> N
 def advnet_fast(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "The design of `advnet`, thinner where the maps are large (C1 16, C2 32 channels), where a CPU spends most of each step: for time to accuracy."
     return Net(_scale((16, 32, 96, 192), width), depths=(1, 3, 2), n_out=n_out, act=act, drop=drop)
+
+@register_arch(params=189_714)
+def advnet_hr(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
+    "The design of `advnet` with more of its budget at high resolution: C2 (16x16) 64 channels and two blocks, C4 168 channels."
+    return Net(_scale((24, 64, 96, 168), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop)
 
 def _check_arch(name:str):
     check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
