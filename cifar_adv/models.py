@@ -115,12 +115,9 @@ def advnet_hr(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> 
     "The design of `advnet` with more of its budget at high resolution: C2 (16x16) 64 channels and two blocks, C4 168 channels."
     return Net(_scale((24, 64, 96, 168), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop)
 
-def _check_arch(name:str):
-    check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
-
 def arch_options(name:str) -> dict:
     "The options architecture `name` takes (besides `n_out`), with their defaults."
-    _check_arch(name)
+    check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
     return {k: p.default for k, p in inspect.signature(_ARCHS[name]).parameters.items() if k != 'n_out'}
 
 def create_model(name:str='advnet', n_out:int=10, **kwargs) -> nn.Module:
