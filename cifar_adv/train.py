@@ -112,9 +112,10 @@ def _opt_state(opt) -> dict: return _plain(opt.state_dict())
 class RunLog(Callback):
     "After each epoch: `models/checkpoint.pth` (everything needed to resume), `metrics.csv` and `timings.csv`, all atomic."
     order = 65                                     # after the Recorder has the epoch's numbers
-    def __init__(self, start_epoch:int=0, rows=(), times=(), lrs=(), best:float|None=None, smooth:dict|None=None):
+    def __init__(self, start_epoch:int=0, rows=(), times=(), lrs=(), best:float|None=None, smooth:dict|None=None,
+                 t_start:float|None=None):         # when the run started, as `time.time()` (earlier parts included on resume)
         self.start_epoch, self.rows, self.times, self.prev_lrs = start_epoch, list(rows), list(times), list(lrs)
-        self.best, self.smooth = best, smooth
+        self.best, self.smooth, self.t_start = best, smooth, time.time() if t_start is None else t_start
     def before_fit(self):
         if self.smooth:                              # the Recorder's running loss continues across epochs
             self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = torch.tensor(self.smooth['val']), self.smooth['count']
@@ -134,7 +135,7 @@ class RunLog(Callback):
         path = self.learn.path
         state = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=self.learn.model.state_dict(),
                      opt=_opt_state(self.learn.opt), rng=rng_state(self.learn), rows=self.rows, times=self.times,
-                     lrs=self.prev_lrs + [float(v) for v in self.recorder.lrs], best=self.best,
+                     lrs=self.prev_lrs + [float(v) for v in self.recorder.lrs], best=self.best, wall_s=time.time() - self.t_start,
                      smooth=dict(val=float(self.recorder.smooth_loss.val), count=self.recorder.smooth_loss.count))
         with atomic_path(path/'models'/'checkpoint.pth') as tmp: torch.save(state, tmp)
         atomic_write_text(path/'metrics.csv', ','.join(METRIC_COLS) + '\n' +
@@ -268,11 +269,13 @@ def fit_run(out, arch:str='advnet', epochs:int=60, bs:int=256, lr:float|str=1e-2
         print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
         cfg = read_run(out); cfg.update(lr=lr, lr_find=lr)         # a resume uses the same lr
         atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
-    start, log = 0, RunLog()
+    # the wall time of the parts before a resume, up to their last checkpoint (a checkpoint without it: its epochs' times)
+    prior_wall_s = st.get('wall_s', sum(t[1] for t in st['times'])) if resume else 0.0
+    start, log = 0, RunLog(t_start=t0)
     if resume:
         resume_state(learn, st)
         start = st['epoch'] + 1
-        log = RunLog(start, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'])
+        log = RunLog(start, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s)
         lr_found = cfg.get('lr_find')
     t_fit = time.time()
     learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best)])
@@ -290,8 +293,9 @@ def fit_run(out, arch:str='advnet', epochs:int=60, bs:int=256, lr:float|str=1e-2
                    aug=aug, aug_probs=aug_probs or {}, seed=seed, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
-                   epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - t0, 1),
+                   epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
                    peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resume else None,
+                   wall_time_before_resume_s=round(prior_wall_s, 1) if resume else None,
                    versions=versions(), command=command or shlex.join(sys.argv))
     atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
     if report:

@@ -66,6 +66,9 @@ def test_resume_after_sigkill_is_the_uninterrupted_run(ref, sample, tmp_path):
     assert same_weights(out/'model.safetensors', ref/'model.safetensors')
     m, mr = json.loads((out/'metrics.json').read_text()), json.loads((ref/'metrics.json').read_text())
     assert m['accuracy'] == mr['accuracy'] and m['resumed_at_epoch'] == done
+    # the wall time counts the part before the kill too (up to its last checkpoint), so it covers every epoch's time
+    assert mr['wall_time_before_resume_s'] is None and 0 < m['wall_time_before_resume_s'] < m['wall_time_s']
+    assert m['wall_time_s'] >= m['fit_time_s']
     r = run_cli('fit', '--resume', out)
     assert 'nothing to resume' in one_error_line(r, 2)
 
