@@ -132,7 +132,7 @@ def n_params(model:nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-# %% ../nbs/03_models.ipynb #64333039
+# %% ../nbs/03_models.ipynb #2ad27bfd
 class DilatedNet(nn.Sequential):
     "C1 C2 C3 C4 + output where every downsampling is an unpadded dilated 3x3 conv: no stride, no pooling."
     def __init__(self, widths=(40, 64, 128, 192), n_out:int=10, act:str='relu', drop:float=0.0):
@@ -150,7 +150,7 @@ def advnet_dil(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) ->
     "Every downsampling by dilated convs (no stride, no pooling), under 200k parameters: the seeds' extra challenge."
     return DilatedNet(_scale((40, 64, 128, 192), width), n_out=n_out, act=act, drop=drop)
 
-# %% ../nbs/03_models.ipynb #07b932b1
+# %% ../nbs/03_models.ipynb #2377e3c7
 class ConvActBn(nn.Sequential):
     "The seeds' ordering: Conv2d → ReLU → BatchNorm → Dropout (optionally a depthwise conv first, with a channel multiplier)."
     def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, pad:int|None=None, drop:float=0.0,
@@ -223,7 +223,7 @@ def seed004(n_out:int=10) -> SeedSkipNet:
     "Seed 004's 198k skip-connection net (its pooling covers only part of the last map, as published)."
     return SeedSkipNet(n_out)
 
-# %% ../nbs/03_models.ipynb #233b75e2
+# %% ../nbs/03_models.ipynb #310f12b6
 @register_arch(params=11_173_962)
 def resnet18(n_out:int=10, act:str='relu') -> nn.Sequential:
     "ResNet-18 for 32x32 inputs (11.2M parameters, not small): the large baseline of seed 002."
