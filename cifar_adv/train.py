@@ -120,6 +120,9 @@ class RunLog(Callback):
         if self.smooth:                              # the Recorder's running loss continues across epochs
             self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = torch.tensor(self.smooth['val']), self.smooth['count']
         self._stash = None
+        mbar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
+        # skipped epochs take no time, so fastprogress would throttle the epoch bar after its first 5 and keep "Epoch 6/N" on screen
+        if self.start_epoch and mbar is not None: mbar.main_bar.first_its = self.n_epoch
     def before_epoch(self):
         self.t0 = time.time()
         if self.epoch < self.start_epoch and self._stash is None:     # print no rows for the skipped epochs
