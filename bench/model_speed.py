@@ -1,6 +1,6 @@
 """Training throughput of the model alone: which layout, which pooling, which arch.
 
-    python bench/model_speed.py [--archs advnet advnet_fast advnet_s] [--out bench/results/model_speed.json]
+    python bench/model_speed.py [--archs advnet advnet_hr advnet_fast advnet_s] [--out bench/results/model_speed.json]
 
 Forward + backward + SGD step of each arch on a random batch of 256, in three forms: the package's model in channels_last (what `get_learner` trains), the same model with
 `nn.AdaptiveAvgPool2d(1)` in place of `GlobalAvgPool` (the head before the change; same outputs, NCHW gradients),
@@ -16,7 +16,7 @@ from _timing import median_s, TrainStep
 from cifar_adv.models import create_model, GlobalAvgPool
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--archs', nargs='+', default=['advnet', 'advnet_fast', 'advnet_s'])
+ap.add_argument('--archs', nargs='+', default=['advnet', 'advnet_hr', 'advnet_fast', 'advnet_s'])
 ap.add_argument('--bs', type=int, default=256)
 ap.add_argument('--rounds', type=int, default=5)
 ap.add_argument('--out', default='bench/results/model_speed.json')

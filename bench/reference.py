@@ -22,7 +22,7 @@ DEFAULTS = {k: v.default for k, v in inspect.signature(fit_run).parameters.items
 LS, LR, BS, SEED = DEFAULTS['label_smoothing'], DEFAULTS['lr'], DEFAULTS['bs'], DEFAULTS['seed']
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--arch', default='advnet')
+ap.add_argument('--arch', default=DEFAULTS['arch'], help=f"architecture (default: fit's, {DEFAULTS['arch']})")
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=SEED)

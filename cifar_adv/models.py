@@ -97,7 +97,7 @@ def _scale(widths, width:float): return tuple(max(8, int(round(w * width / 8)) *
 
 @register_arch(params=186_034)
 def advnet(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
-    "Our default Net, under 200k parameters: C1 C2 C3 C4 O with strided, depthwise-separable and dilated convs, residual blocks."
+    "Our first Net, under 200k parameters: C1 C2 C3 C4 O with strided, depthwise-separable and dilated convs, residual blocks."
     return Net(_scale((24, 48, 96, 192), width), depths=(1, 3, 2), n_out=n_out, act=act, drop=drop)
 
 @register_arch(params=94_810)
@@ -112,7 +112,7 @@ def advnet_fast(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -
 
 @register_arch(params=189_714)
 def advnet_hr(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
-    "The design of `advnet` with more of its budget at high resolution: C2 (16x16) 64 channels and two blocks, C4 168 channels."
+    "Our default Net, under 200k parameters: the design of `advnet` with more of its budget at high resolution (C2 at 16x16: 64 channels, two blocks; C4 168 channels)."
     return Net(_scale((24, 64, 96, 168), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop)
 
 def arch_options(name:str) -> dict:
@@ -120,7 +120,7 @@ def arch_options(name:str) -> dict:
     check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
     return {k: p.default for k, p in inspect.signature(_ARCHS[name]).parameters.items() if k != 'n_out'}
 
-def create_model(name:str='advnet', n_out:int=10, **kwargs) -> nn.Module:
+def create_model(name:str='advnet_hr', n_out:int=10, **kwargs) -> nn.Module:
     "Build the registered architecture `name` with `n_out` outputs and the options `kwargs` (see `arch_options`)."
     opts = arch_options(name)
     bad = [k for k in kwargs if k not in opts]

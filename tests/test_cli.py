@@ -20,6 +20,11 @@ def test_verb_defaults_match_fit_run():
         if 'lr' in d: d['lr'] = float(d['lr'])
         shared = [k for k in ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'seed') if k in d]
         assert len(shared) >= 6 and {k: d[k] for k in shared} == {k: lib[k] for k in shared}, verb.__name__
+    from cifar_adv.cli import summary
+    from cifar_adv.models import create_model
+    from cifar_adv.train import get_learner
+    # the Python API and the other verbs build the same default arch
+    assert defaults(summary)['arch'] == defaults(get_learner)['arch'] == defaults(create_model)['name'] == lib['arch']
 
 def test_help_does_not_import_torch():
     import subprocess, sys
