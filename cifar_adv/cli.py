@@ -10,7 +10,7 @@ __all__ = ['CHECK_COLS', 'VERBS', 'fit', 'lr_find', 'data', 'report', 'archs', '
 import os, sys, time, traceback
 from pathlib import Path
 from fastcore.script import anno_parser, Param
-from .core import CifarAdvError, check, check_fit_args, one_line
+from .core import CifarAdvError, check, check_fit_args, one_line, DEFAULT_ARCH
 
 # %% ../nbs/06_cli.ipynb #f93670de
 def _lr(lr:str):
@@ -27,7 +27,7 @@ def _default_out(arch:str, verb:str='') -> Path:
     return Path('runs')/f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}{verb}"
 
 # %% ../nbs/06_cli.ipynb #0b2a3f60
-def fit(arch:str='advnet_hr',   # architecture (`advnet_hr` and `advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
+def fit(arch:str=DEFAULT_ARCH,  # architecture (`advnet_hr` and `advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
         epochs:int=60,          # number of epochs of the one-cycle schedule
         bs:int=256,             # batch size
         lr:str='1e-2',          # max learning rate, or `find` to use lr_find's suggestion
@@ -43,9 +43,9 @@ def fit(arch:str='advnet_hr',   # architecture (`advnet_hr` and `advnet` <200k p
         seed:int=42,            # random seed
         n_train:int=None,       # train on a class-balanced subset of this many images
         n_valid:int=None,       # validate on a class-balanced subset of this many test images
-        width:float=None,       # width multiplier of the arch (default: the arch's own; `advnet_hr`'s is 1.0)
-        act:str=None,           # activation: relu, gelu, silu, celu, mish (default: the arch's own; `advnet_hr`'s is relu)
-        drop:float=None,        # dropout before the final linear layer (default: the arch's own; `advnet_hr`'s is 0)
+        width:float=None,       # width multiplier of the arch (default: the arch's own; the default arch's is 1.0)
+        act:str=None,           # activation: relu, gelu, silu, celu, mish (default: the arch's own; the default arch's is relu)
+        drop:float=None,        # dropout before the final linear layer (default: the arch's own; the default arch's is 0)
         force:bool=False,       # write into an existing, non-empty run directory
         no_report:bool=False,   # skip the run report (curves, per-class, confusion matrix, top losses, GradCAM)
         skip_bad:bool=False,    # leave out unreadable images (reporting how many) instead of stopping at the first
@@ -81,7 +81,7 @@ def _fit_guarded(out:Path, go) -> int:
     print(f"run directory: {out}")
 
 # %% ../nbs/06_cli.ipynb #632e2427
-def lr_find(arch:str='advnet_hr', # architecture
+def lr_find(arch:str=DEFAULT_ARCH, # architecture
             bs:int=256,          # batch size
             wd:float=0.05,       # weight decay
             ls:float=0.1,        # label smoothing
@@ -156,7 +156,7 @@ def archs(json:bool=False,   # print JSON (a list of {name, params, macs, rf, ch
     print()
     for i in infos: print(f"{i['name']:<{w}}  {i['about']}")
 
-def summary(arch:str='advnet_hr', # architecture name (see `cifar-adv archs`)
+def summary(arch:str=DEFAULT_ARCH, # architecture name (see `cifar-adv archs`)
             json:bool=False,    # print JSON: the `archs` keys plus `layers` and `rf_table`
            ):
     "One architecture in detail: layer table (torchinfo), receptive-field table, totals and constraint checks."

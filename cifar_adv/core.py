@@ -8,8 +8,8 @@ import os, tempfile, contextlib
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CifarAdvError', 'RunFailed', 'check', 'one_line', 'check_fit_args', 'atomic_path', 'writable', 'atomic_write_text',
-           'cache_dir']
+__all__ = ['DEFAULT_ARCH', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'check_fit_args', 'atomic_path', 'writable',
+           'atomic_write_text', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -85,3 +85,6 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 def cache_dir() -> Path:
     "Where cifar_adv keeps extracted archives and decoded arrays: `$CIFAR_ADV_CACHE` or `~/.cache/cifar_adv`."
     return Path(os.environ.get('CIFAR_ADV_CACHE') or Path.home()/'.cache'/'cifar_adv').expanduser()
+
+# %% ../nbs/00_core.ipynb #ec9cea46
+DEFAULT_ARCH = 'advnet_hr'

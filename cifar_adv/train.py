@@ -8,7 +8,7 @@ import os, sys, json, time, platform, shlex
 from pathlib import Path
 import torch
 # cifar_adv.core first: it silences fastai's import-time torch.jit.script FutureWarning
-from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, atomic_path, atomic_write_text
+from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, atomic_path, atomic_write_text, DEFAULT_ARCH
 from fastai.vision.all import (Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback,
                                SaveModelCallback, set_seed, valley)
 from fastai.callback.channelslast import ChannelsLast
@@ -24,7 +24,7 @@ __all__ = ['METRIC_COLS', 'RUN_KEYS', 'get_learner', 'save_checkpoint', 'SaveBes
            'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
-def get_learner(dls, arch:str='advnet_hr', label_smoothing:float=0.1, wd:float=0.05, path='.', **arch_kwargs) -> Learner:
+def get_learner(dls, arch:str=DEFAULT_ARCH, label_smoothing:float=0.1, wd:float=0.05, path='.', **arch_kwargs) -> Learner:
     "A fastai `Learner` for the registered `arch` on `dls`."
     check_fit_args(wd=wd, label_smoothing=label_smoothing)
     model = create_model(arch, n_out=len(dls.vocab), **arch_kwargs)
@@ -233,7 +233,7 @@ def read_run(out) -> dict:
     try: return json.loads(f.read_text())
     except ValueError as e: raise CifarAdvError(f"{f} is not valid JSON: {one_line(e)}") from None
 
-def fit_run(out, arch:str='advnet_hr', epochs:int=60, bs:int=256, lr:float|str=1e-2, wd:float=0.05,
+def fit_run(out, arch:str=DEFAULT_ARCH, epochs:int=60, bs:int=256, lr:float|str=1e-2, wd:float=0.05,
             label_smoothing:float=0.1, aug:str='flip-crop', aug_probs:dict|None=None, data=None, seed:int=42,
             n_train:int|None=None, n_valid:int|None=None, num_workers:int|None=None, force:bool=False,
             arch_kwargs:dict|None=None, show_progress:bool=True, command:str|None=None, report:bool=True,

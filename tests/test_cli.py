@@ -23,8 +23,9 @@ def test_verb_defaults_match_fit_run():
     from cifar_adv.cli import summary
     from cifar_adv.models import create_model
     from cifar_adv.train import get_learner
+    from cifar_adv.core import DEFAULT_ARCH
     # the Python API and the other verbs build the same default arch
-    assert defaults(summary)['arch'] == defaults(get_learner)['arch'] == defaults(create_model)['name'] == lib['arch']
+    assert defaults(summary)['arch'] == defaults(get_learner)['arch'] == defaults(create_model)['name'] == lib['arch'] == DEFAULT_ARCH
 
 def test_help_does_not_import_torch():
     import subprocess, sys
