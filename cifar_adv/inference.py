@@ -11,12 +11,14 @@ from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text
 from .image import read_image
 
 # %% auto #0
-__all__ = ['PICKLE_WARNING', 'META_KEYS', 'read_meta', 'Predictor', 'write_safe', 'save_safetensors', 'export_onnx',
-           'expand_paths', 'predict_files', 'labelled_files', 'check_classes', 'class_metrics', 'evaluate']
+__all__ = ['PICKLE_WARNING', 'META_KEYS', 'INT8_KEY', 'INT8_SETTINGS', 'read_meta', 'Predictor', 'write_safe', 'save_safetensors',
+           'onnx_proto', 'export_onnx', 'calibration_images', 'export_onnx_int8', 'expand_paths', 'predict_files',
+           'labelled_files', 'check_classes', 'class_metrics', 'evaluate']
 
 # %% ../nbs/07_inference.ipynb #931551b5
 PICKLE_WARNING = "{} is a pickle: loading it can run arbitrary code, so only load files you trust (model.safetensors is the safe format)"
 META_KEYS = ('arch', 'arch_kwargs', 'classes', 'mean', 'std', 'input_size', 'version')
+INT8_KEY = 'cifar_adv_int8'      # ONNX metadata of an int8 model: how it was quantized and calibrated
 
 def _softmax(z:np.ndarray) -> np.ndarray:
     z = z - z.max(1, keepdims=True)
@@ -96,7 +98,7 @@ class Predictor:
 
     @classmethod
     def from_onnx(cls, path) -> Predictor:
-        "Load an ONNX model written by `export_onnx` and run it with onnxruntime."
+        "Load an ONNX model written by `export_onnx` or `export_onnx_int8` and run it with onnxruntime."
         import onnxruntime as ort
         path = Path(path)
         check(path.is_file(), f"model not found: {path}")
@@ -104,7 +106,9 @@ class Predictor:
         except Exception as e: raise CifarAdvError(f"{path} is not a valid ONNX model: {one_line(e)}") from None
         props = sess.get_modelmeta().custom_metadata_map
         check('cifar_adv' in props, f"{path} has no cifar_adv metadata: not exported by cifar-adv")
-        return cls(sess, json.loads(props['cifar_adv']), path, 'onnx')
+        pred = cls(sess, json.loads(props['cifar_adv']), path, 'onnx-int8' if INT8_KEY in props else 'onnx')
+        pred.int8 = json.loads(props[INT8_KEY]) if INT8_KEY in props else None    # the quantization and calibration settings
+        return pred
 
     @classmethod
     def load(cls, path, warn:bool=True) -> Predictor:
@@ -131,7 +135,7 @@ class Predictor:
 
     def logits(self, x:np.ndarray) -> np.ndarray:
         "The network's outputs for a preprocessed batch `x`."
-        if self.format == 'onnx':
+        if self.format.startswith('onnx'):
             return self.model.run(None, {self.model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
         import torch
         with torch.inference_mode():
@@ -175,17 +179,29 @@ def save_safetensors(pred:Predictor, out) -> Path:
     check(pred.meta.get('arch'), f"{pred.source} does not record its arch: cannot write model.json")
     return write_safe(pred.model, pred.meta, out)
 
+def _set_meta(proto, key:str, value:dict):
+    "Store `value` as JSON under `key` in an ONNX model's metadata (replacing an entry of that key)."
+    for e in [e for e in proto.metadata_props if e.key == key]: proto.metadata_props.remove(e)
+    entry = proto.metadata_props.add(); entry.key, entry.value = key, json.dumps(value)
+
+def onnx_proto(model, meta:dict, size:int=32):
+    "`model` traced by `torch.onnx.export` (the `torch.export`-based exporter) into an ONNX `ModelProto`: a dynamic batch axis, `meta`'s `META_KEYS` in its metadata."
+    import torch, contextlib, io
+    x = torch.randn(2, 3, size, size)
+    with contextlib.redirect_stdout(io.StringIO()):    # the exporter's progress lines
+        prog = torch.onnx.export(model.eval(), (x,), dynamo=True, dynamic_shapes=({0: torch.export.Dim('batch')},))
+    proto = prog.model_proto
+    _set_meta(proto, 'cifar_adv', {k: meta[k] for k in META_KEYS})
+    return proto
+
 def export_onnx(pred:Predictor, dest, atol:float=1e-4, n_check:int=64, seed:int=0) -> dict:
     "Write `pred`'s network as ONNX to `dest` and check onnxruntime against PyTorch on `n_check` inputs; returns the max difference."
     check(pred.format == 'torch', "ONNX is exported from a PyTorch model (load model.safetensors or export.pkl)")
-    import torch, onnx, onnxruntime as ort, contextlib, io
+    import torch, onnx, onnxruntime as ort
     dest = Path(dest)
     model = pred.model.eval()
-    x = torch.randn(2, 3, pred.size, pred.size)
-    with atomic_path(dest) as tmp, contextlib.redirect_stdout(io.StringIO()):    # the exporter's progress lines
-        prog = torch.onnx.export(model, (x,), dynamo=True, dynamic_shapes=({0: torch.export.Dim('batch')},))
-        proto = prog.model_proto
-        entry = proto.metadata_props.add(); entry.key, entry.value = 'cifar_adv', json.dumps({k: pred.meta[k] for k in META_KEYS})
+    proto = onnx_proto(model, pred.meta, pred.size)
+    with atomic_path(dest) as tmp:
         onnx.save(proto, str(tmp))
         sess = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider'])
         xc = torch.randn(n_check, 3, pred.size, pred.size, generator=torch.Generator().manual_seed(seed))
@@ -194,6 +210,63 @@ def export_onnx(pred:Predictor, dest, atol:float=1e-4, n_check:int=64, seed:int=
         diff = float(np.abs(got - ref).max())
         check(diff <= atol, f"ONNX outputs differ from PyTorch's by {diff:.2e} > {atol:.0e}: not written")
     return dict(path=dest, max_abs_diff=diff)
+
+# %% ../nbs/07_inference.ipynb #6eab3885
+INT8_SETTINGS = dict(quant_format='QDQ', per_channel=True, reduce_range=True, activation_type='uint8', weight_type='int8',
+                     calibrate_method='MinMax')
+
+def calibration_images(data=None, # dataset folder or .tgz (default: `$CIFAR_ADV_DATA`, then fastai's cache; never a download)
+                       n:int=512, # how many training images (fewer if the split has fewer)
+                       seed:int=0, # the random draw
+                       size:int=32, # image size
+                      ) -> tuple:
+    "`(images, root)`: `n` images drawn without replacement from the `train/` split of `data`, as `(n, size, size, 3)` uint8."
+    from cifar_adv.data import resolve_data, _list_split, decode_files
+    check(isinstance(n, int) and n > 0, f"the number of calibration images must be > 0, got {n}")
+    root = resolve_data(data, download=False)
+    check((root/'train').is_dir(), f"{root} has no train/ split: int8 calibration needs training images (pass --data)")
+    files = [f for fs in _list_split(root/'train').values() for f in fs]
+    pick = np.sort(np.random.default_rng(seed).choice(len(files), min(n, len(files)), replace=False))
+    return decode_files(root, [files[i] for i in pick], size), root
+
+class _Batches:
+    "An ONNX Runtime `CalibrationDataReader` over a preprocessed array, `bs` images at a time."
+    def __init__(self, name:str, x:np.ndarray, bs:int=64): self.it = iter([{name: x[i:i+bs]} for i in range(0, len(x), bs)])
+    def get_next(self): return next(self.it, None)
+    def rewind(self): pass
+
+def export_onnx_int8(pred:Predictor, # a PyTorch model (from model.safetensors or export.pkl)
+                     dest, # the .onnx file to write
+                     data=None, # dataset whose `train/` split calibrates (see `calibration_images`)
+                     n_calib:int=512, # calibration images
+                     seed:int=0, # their random draw
+                    ) -> dict:
+    "Write `pred`'s network as int8 ONNX to `dest` (`INT8_SETTINGS`, calibrated on `n_calib` training images); returns what was done."
+    check(pred.format == 'torch', "int8 ONNX is exported from a PyTorch model (load model.safetensors or export.pkl)")
+    imgs, root = calibration_images(data, n_calib, seed, pred.size)     # bad data or count fail here, before anything is written
+    import tempfile, warnings, torch, onnx, onnxruntime as ort
+    from torch.fx.experimental.optimization import fuse
+    from onnxruntime.quantization import quantize_static, QuantFormat, QuantType, CalibrationMethod
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    dest, x = Path(dest), pred.preprocess(imgs)
+    try: model = fuse(pred.model.eval(), inplace=False)    # BatchNorm folded into the convolutions
+    except Exception: model = pred.model.eval()            # a net fx cannot trace is quantized as it is
+    settings = dict(INT8_SETTINGS, n_calib=len(x), seed=seed, split='train', data=str(root))
+    with tempfile.TemporaryDirectory() as td:
+        fp32, pre, q = (str(Path(td)/f) for f in ('fp32.onnx', 'pre.onnx', 'int8.onnx'))
+        onnx.save(onnx_proto(model, pred.meta, pred.size), fp32)
+        quant_pre_process(fp32, pre)
+        name = ort.InferenceSession(pre, providers=['CPUExecutionProvider']).get_inputs()[0].name
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='Please consider to run pre-processing')
+            quantize_static(pre, q, _Batches(name, x), quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
+        proto = onnx.load(q)
+    _set_meta(proto, 'cifar_adv', {k: pred.meta[k] for k in META_KEYS})
+    _set_meta(proto, INT8_KEY, settings)
+    with atomic_path(dest) as tmp: onnx.save(proto, str(tmp))
+    return dict(path=dest, **settings)
 
 # %% ../nbs/07_inference.ipynb #0b390cc6
 def expand_paths(paths) -> list:
