@@ -1,13 +1,13 @@
-# cifar-adv: everything runs from the virtual environment in $(VENV), created on first use.
+# cifar-adv: everything runs from the virtual environment in $(VENV), created on first use. `make help` lists the targets.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install fit test docs export clean-nbs readme check
+.PHONY: help install fit test test-fast lint docs export clean-nbs readme check
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed  ## the virtual environment: the package, editable, with its dev tools
 
 # torch is pinned first: pip takes this exact build from the local wheel store here (an unpinned torch pulls several GB)
 $(VENV)/.installed: settings.ini setup.py
@@ -25,6 +25,15 @@ test: install            ## notebooks (nbdev_test), the docs site, then pytest (
 	$(PY) tools/docs.py --execute
 	CIFAR_ADV_DOCS=_docs $(PY) -m pytest -q -rs tests
 
+test-fast: install       ## pytest without the tests marked slow (training, results/ re-evaluation, docs build): a few minutes on 2 cores
+	$(PY) -m pytest -q -rs -m "not slow" tests
+
+lint: install            ## ruff (rules in ruff.toml) over the package, tests, benchmarks and tools
+	@test -x $(BIN)/ruff || { echo "ruff is not installed in $(VENV): add it to dev_requirements in settings.ini (then make install)" >&2; exit 1; }
+	@pin=$$(grep -o 'nbdev==[0-9.]*' settings.ini | cut -d= -f3); grep -q "rev: $$pin$$" .pre-commit-config.yaml \
+	  || { echo ".pre-commit-config.yaml: nbdev's rev differs from settings.ini's pin nbdev==$$pin" >&2; exit 1; }
+	$(BIN)/ruff check cifar_adv tests bench tools
+
 docs: install            ## the docs site from the notebooks into _docs/ (offline, no Quarto), and README.md from index.ipynb
 	$(PY) tools/docs.py --execute
 	$(PY) tools/readme.py
@@ -34,7 +43,7 @@ export: install          ## notebooks -> cifar_adv/, clean notebooks, README.md
 	$(BIN)/nbdev_clean
 	$(PY) tools/readme.py
 
-readme: install
+readme: install          ## README.md from nbs/index.ipynb
 	$(PY) tools/readme.py
 
 check: install           ## fail when cifar_adv/, the notebooks or README.md differ from what the notebooks generate
@@ -43,3 +52,6 @@ check: install           ## fail when cifar_adv/, the notebooks or README.md dif
 	@git diff --exit-code --stat -- cifar_adv nbs || (echo "cifar_adv/ or nbs/ out of sync: run 'make export' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- cifar_adv nbs)" || (git status --porcelain -- cifar_adv nbs; echo "untracked generated files: run 'make export' and commit" >&2; exit 1)
 	$(PY) tools/readme.py --check
+
+help:                    ## this list of targets
+	@awk -F ':[^#]*## ' '/^[a-z][a-z-]*:[^#]*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -8,14 +8,14 @@ without `--tta`, on the official 10,000-image test set, from the committed `mode
 the run's own `metrics.json` accuracy to within one image; the script fails otherwise. TTA is reported beside it,
 never instead of it.
 """
-import argparse, json, subprocess, sys, shlex
+import json, subprocess, sys, shlex
 from pathlib import Path
 from _paths import DATA, CLI
+from _args import bench_parser
 from cifar_adv.core import atomic_write_text
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = bench_parser(__doc__, data=DATA)
 ap.add_argument('runs', nargs='*')
-ap.add_argument('--data', default=DATA)
 a = ap.parse_args()
 
 for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results').glob('*/metrics.json')):

@@ -6,17 +6,13 @@ Runs `cifar-adv fit` in a child process (a temporary run directory, no report) a
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
 and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json.
 """
-import argparse, csv, json, resource, shlex, subprocess, tempfile, time
+import csv, json, resource, shlex, subprocess, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
+from _args import bench_parser
 from cifar_adv.core import atomic_write_text
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=DATA)
-ap.add_argument('--arch', default='advnet')
-ap.add_argument('--epochs', type=int, default=3)
-ap.add_argument('--out', default='bench/results/memory.json')
-a = ap.parse_args()
+a = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results/memory.json').parse_args()
 
 run = Path(tempfile.mkdtemp())/'run'
 fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data, '--aug', 'seed', '--no_report']

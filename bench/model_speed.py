@@ -8,19 +8,17 @@ and the package's model in the default NCHW layout (what a plain loop trains). T
 each the median of 4 steps after warm-up), so a slow moment on the machine hits all of them alike; each figure is
 the median round. Writes images/s per arch and form.
 """
-import argparse, json, os, platform
-import torch
+import json, os, platform
+from _args import bench_parser
+
+a = bench_parser(__doc__, archs=['advnet', 'advnet_hr', 'advnet_fast', 'advnet_s'], bs=256, rounds=5,
+                 out='bench/results/model_speed.json').parse_args()
+
+import torch                                          # after the arguments: `--help` and a bad option answer at once
 from torch import nn
 from cifar_adv.core import atomic_write_text
 from _timing import median_s, TrainStep
 from cifar_adv.models import create_model, GlobalAvgPool
-
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--archs', nargs='+', default=['advnet', 'advnet_hr', 'advnet_fast', 'advnet_s'])
-ap.add_argument('--bs', type=int, default=256)
-ap.add_argument('--rounds', type=int, default=5)
-ap.add_argument('--out', default='bench/results/model_speed.json')
-a = ap.parse_args()
 
 FORMS = {'channels_last': (True, False), 'channels_last_adaptive_pool': (True, True), 'nchw': (False, False)}
 

@@ -16,24 +16,22 @@ Measures, with the package's own code paths:
 Every augmented figure uses the seeds' full recipe (`--aug seed`, the costliest preset), not the lighter default.
 Prints one JSON object and writes it to --out.
 """
-import argparse, json, time, tempfile, os, platform
+import json, time, tempfile, os, platform
 from pathlib import Path
-import torch
+from _args import bench_parser, add_common
+
+ap = bench_parser(__doc__, data=None, arch='advnet', bs=256)
+ap.add_argument('--batches', type=int, default=40, help='batches timed per DataLoader setting')
+ap.add_argument('--no-epoch', action='store_true', help='skip the full-epoch measurement')
+a = add_common(ap, out='bench/results/pipeline.json').parse_args()
+
+import torch                                          # after the arguments: `--help` and a bad option answer at once
 from fastai.data.core import TfmdDL
 from _timing import median_s, TrainStep
 from cifar_adv.augment import make_aug
 from cifar_adv.data import load_arrays, get_dls
 from cifar_adv.models import create_model
 from cifar_adv.train import fit_run
-
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=None)
-ap.add_argument('--arch', default='advnet')
-ap.add_argument('--bs', type=int, default=256)
-ap.add_argument('--batches', type=int, default=40, help='batches timed per DataLoader setting')
-ap.add_argument('--no-epoch', action='store_true', help='skip the full-epoch measurement')
-ap.add_argument('--out', default='bench/results/pipeline.json')
-a = ap.parse_args()
 
 res = dict(machine=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), python=platform.python_version(),
                         torch=torch.__version__), arch=a.arch, bs=a.bs)

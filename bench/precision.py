@@ -6,17 +6,15 @@ Forward + backward + AdamW step of each arch on a random channels_last batch of 
 3 warm-up steps, in float32 and under bfloat16 autocast (the CPU's AMX/AVX-512 BF16 path through oneDNN).
 Writes images/s per arch and precision, and the bf16/fp32 ratio.
 """
-import argparse, json, os, platform
-import torch
+import json, os, platform
+from _args import bench_parser
+
+a = bench_parser(__doc__, archs=['advnet', 'advnet_s'], bs=256, out='bench/results/precision.json').parse_args()
+
+import torch                                          # after the arguments: `--help` and a bad option answer at once
 from cifar_adv.core import atomic_write_text
 from _timing import median_s, TrainStep
 from cifar_adv.models import create_model
-
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--archs', nargs='+', default=['advnet', 'advnet_s'])
-ap.add_argument('--bs', type=int, default=256)
-ap.add_argument('--out', default='bench/results/precision.json')
-a = ap.parse_args()
 
 def img_s(arch:str, bf16:bool) -> int:
     torch.manual_seed(0)

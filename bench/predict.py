@@ -5,17 +5,15 @@
 Writes bench/results/predict.json. Each figure is the best of `--repeat` runs (the machine is shared; the best is the
 least disturbed). The ONNX model is exported from the same weights into a temporary folder.
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time
+import json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
+from _args import bench_parser, add_common
 import numpy as np
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=DATA)
+ap = bench_parser(__doc__, data=DATA)
 ap.add_argument('--model', default='results/advnet-15ep/model.safetensors')
-ap.add_argument('--repeat', type=int, default=3)
-ap.add_argument('--out', default='bench/results/predict.json')
-a = ap.parse_args()
+a = add_common(ap, repeat=3, out='bench/results/predict.json').parse_args()
 
 import torch
 from cifar_adv.core import atomic_write_text

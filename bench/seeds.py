@@ -7,15 +7,15 @@ the number of "Test set: ... Accuracy: a/b (x%)" lines (one per epoch), the last
 number of images they were computed on. A log whose "test" accuracy is over 50,000 images was computed on the
 training set; those rows are flagged (`on_test_set: false`) and left out of the comparison in the README.
 """
-import argparse, json, re
+import json, re
 from pathlib import Path
 from _paths import SHARED
+from _args import bench_parser, add_common
 from cifar_adv.core import atomic_write_text
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = bench_parser(__doc__)
 ap.add_argument('--seeds', default=str(SHARED/'seeds'))
-ap.add_argument('--out', default='bench/results/seeds.json')
-a = ap.parse_args()
+a = add_common(ap, out='bench/results/seeds.json').parse_args()
 
 rows = []
 for f in sorted(Path(a.seeds).glob('*.txt')):

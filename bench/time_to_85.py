@@ -14,21 +14,16 @@ The time to 85% is `total_s` = fit + evaluate; `total_first_use_s` adds the one-
 also records the run in results/NAME (then run `python bench/evaluate.py results/NAME`). Run it on an otherwise idle
 machine: its whole point is the clock.
 """
-import argparse, json, os, platform, shlex, subprocess, sys, tempfile, time
+import json, os, platform, shlex, subprocess, sys, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
+from _args import bench_parser, add_common
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=DATA)
-ap.add_argument('--arch', default='advnet_fast')
-ap.add_argument('--epochs', type=int, default=13)
-ap.add_argument('--lr', type=float, default=0.01)
-ap.add_argument('--bs', type=int, default=256)
+ap = bench_parser(__doc__, data=DATA, arch='advnet_fast', epochs=13, lr=0.01, bs=256)
 ap.add_argument('--target', type=float, default=0.85, help='test accuracy to reach')
 ap.add_argument('--budget_min', type=float, default=15.0, help='wall-clock budget, minutes')
 ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
-ap.add_argument('--out', default='bench/results/time_to_85.json')
-a = ap.parse_args()
+a = add_common(ap, out='bench/results/time_to_85.json').parse_args()
 if not Path(a.data).exists(): sys.exit(f'time_to_85.py: error: no dataset at {a.data}; pass --data')
 if a.save and (Path('results')/a.save).exists(): sys.exit(f'time_to_85.py: error: results/{a.save} exists; choose another --save')
 

@@ -17,16 +17,14 @@ pipeline could give. Each of the four loops runs `--rounds` times (default 3), r
 shared machine hits them all alike; each figure is the run with the median epoch time, and `epoch_s_by_round` keeps
 every run's. Writes bench/results/versus_seed.json.
 """
-import argparse, json, os, platform, time
+import json, os, platform, time
 from _paths import DATA
+from _args import bench_parser, add_common
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--data', default=DATA)
-ap.add_argument('--arch', default='advnet')
-ap.add_argument('--bs', type=int, default=256)
+ap = bench_parser(__doc__, data=DATA, arch='advnet', bs=256)
 ap.add_argument('--n_train', type=int, default=10000)
 ap.add_argument('--n_valid', type=int, default=2000)
-ap.add_argument('--rounds', type=int, default=3, help='each loop runs this many times, round-robin; the run with the median epoch time is kept')
+add_common(ap, rounds=3)
 ap.add_argument('--out', default=None, help='default: bench/results/versus_seed.json for advnet, versus_seed-ARCH.json for another arch')
 a = ap.parse_args()
 a.out = a.out or 'bench/results/versus_seed' + ('' if a.arch == 'advnet' else f'-{a.arch}') + '.json'

@@ -1,31 +1,118 @@
-import os, sys, subprocess
+"""Test data, isolation and markers.
+
+The data: `../shared/data/` beside the repo (or `$CIFAR_ADV_SHARED/data/`) when it is there, as in CI: `cifar10.tgz` and
+its 300-image `cifar10_sample/`. Elsewhere the full set comes through the app's own lookup (`$CIFAR_ADV_DATA`, fastai's
+cache, fastai's download), and the sample is carved from it, deterministically, into `.cache/samples/`.
+"""
+import hashlib, os, re, shutil, sys, subprocess, tempfile
+from functools import cache
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('CIFAR_ADV_SHARED', ROOT.parent/'shared'))
-SAMPLE = SHARED/'data'/'cifar10_sample'
-TGZ = SHARED/'data'/'cifar10.tgz'
+SHARED_SAMPLE = SHARED/'data'/'cifar10_sample'
+SHARED_TGZ = SHARED/'data'/'cifar10.tgz'
+USER_DATA = os.environ.get('CIFAR_ADV_DATA')                  # read before the isolation below removes it
 CLI = Path(sys.executable).parent/'cifar-adv'                # the console script of the Python running the tests
+SAMPLE_PER_CLASS = {'train': 20, 'test': 10}                  # the shared sample: the first 20 train, 10 test images of each class
 
 # extracted archives and decoded arrays: reused between test runs, never in the user's home
 os.environ.setdefault('CIFAR_ADV_CACHE', str(ROOT/'.cache'/'tests'))
 os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
 for v in ('CIFAR_ADV_DATA', 'CIFAR_ADV_DEBUG'): os.environ.pop(v, None)
 
+# slow: each takes more than ~5 s on a 2-core CPU: trains for real, re-evaluates the committed results/ on the 10,000 test
+# images, builds the docs, measures a large net, or starts a `cifar-adv` process that imports fastai. `make test` runs them,
+# `make test-fast` (pytest -m "not slow") leaves them out. Whole modules by name; tests by module::name, or
+# module::name[id] for one case of a parametrized test.
+SLOW_MODULES = {'test_train', 'test_results', 'test_reliability', 'test_inference', 'test_quant'}
+SLOW_TESTS = {
+    'test_cli::test_bad_values_one_line_exit_2_nothing_written', 'test_cli::test_existing_out_dir_needs_force',
+    'test_cli::test_data_verb', 'test_cli::test_fit_on_sample_writes_run', 'test_cli::test_lr_find_verb',
+    'test_cli::test_archs_json_is_stable', 'test_cli::test_summary_verb',
+    'test_models::test_rf_matches_gradient_measure[resnet18]', 'test_models::test_rf_matches_gradient_measure[advnet_dil]',
+    'test_models::test_rf_matches_gradient_measure[seed003]', 'test_models::test_rf_matches_gradient_measure[seed004]',
+    'test_models::test_arch_contract[resnet18]', 'test_models::test_arch_contract[seed004]',
+    'test_bench::test_bench_script_help[reference]',
+    'test_data::test_carved_sample_is_the_shared_one', 'test_docs::test_pages'}
+
 def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training, results/ re-evaluation, the docs, fresh cifar-adv processes (deselect with -m "not slow")')
     # third-party warnings raised while fastai is imported (not by our calls): fastai's layers use torch.jit.script,
     # fastai.tabular sets a pandas option that pandas 3 deprecates
     config.addinivalue_line('filterwarnings', r'ignore:`torch\.jit\.script` is deprecated:FutureWarning')
     config.addinivalue_line('filterwarnings', r"ignore:The 'mode.chained_assignment' option is deprecated")
-    missing = [p for p in (SAMPLE, TGZ) if not p.exists()]
-    if missing: raise pytest.UsageError(f"test data not found: {', '.join(map(str, missing))} (set CIFAR_ADV_SHARED)")
+
+def pytest_collection_modifyitems(config, items):
+    modules = {}
+    for item in items:
+        mod = item.path.stem
+        modules[mod] = getattr(item, 'module', None)
+        if mod in SLOW_MODULES or {f'{mod}::{item.name}', f'{mod}::{getattr(item, "originalname", item.name)}'} & SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+    # a renamed test must not quietly join the fast tier: each entry whose module was collected names a function in it
+    stale = sorted(t for t in SLOW_TESTS if (m := modules.get(t.partition('::')[0])) is not None
+                   and not hasattr(m, t.partition('::')[2].partition('[')[0]))
+    if stale: raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests that do not exist: {', '.join(stale)}")
+
+def _file_order(p:Path):
+    "Images by their number (`00009_cat.png`, fastai's unpadded `10008_cat.png`), then by name."
+    m = re.match(r'\d+', p.name)
+    return (0, int(m[0]), p.name) if m else (1, 0, p.name)
+
+def carve_sample(root:Path, dest:Path, per_class:dict=SAMPLE_PER_CLASS) -> Path:
+    """Copy the first `per_class[split]` images of each class of the dataset `root` (by image number) into `dest`,
+    read-only like the shared sample, once (built aside, then renamed into place). Returns `dest`."""
+    if dest.is_dir(): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
+    try:
+        for split, n in per_class.items():
+            for c in sorted(d for d in (root/split).iterdir() if d.is_dir()):
+                (tmp/split/c.name).mkdir(parents=True)
+                for f in sorted((f for f in c.iterdir() if f.is_file()), key=_file_order)[:n]: shutil.copyfile(f, tmp/split/c.name/f.name)
+        if (root/'labels.txt').is_file(): shutil.copyfile(root/'labels.txt', tmp/'labels.txt')
+        for p in tmp.rglob('*'): p.chmod(0o555 if p.is_dir() else 0o444)
+        tmp.chmod(0o555)
+        try: os.replace(tmp, dest)
+        except OSError:
+            if not dest.is_dir(): raise                       # else another test process built it first
+    finally:
+        if tmp.exists():
+            for p in [tmp, *tmp.rglob('*')]:
+                if p.is_dir(): p.chmod(0o755)
+            shutil.rmtree(tmp)
+    return dest
+
+def _resolved(data) -> Path:
+    "The dataset root through the app's own lookup (`data`, else fastai's cache, else its download); a bad path stops the run in one line."
+    from cifar_adv.core import CifarAdvError
+    from cifar_adv.data import resolve_data
+    try: return resolve_data(data)
+    except CifarAdvError as e: pytest.exit(f"test data: {e}", returncode=4)
+    except Exception as e: pytest.exit(f"test data: {type(e).__name__}: {e}", returncode=4)     # e.g. a failed download
+
+@cache
+def full_data() -> Path:
+    "The full CIFAR-10 as `--data` takes it: the shared archive, else `$CIFAR_ADV_DATA` as given, else fastai's copy."
+    if SHARED_TGZ.exists(): return SHARED_TGZ
+    root = _resolved(USER_DATA)                               # checks (and extracts) what $CIFAR_ADV_DATA names
+    return Path(USER_DATA).expanduser() if USER_DATA else root
+
+@cache
+def sample_data() -> Path:
+    "The 300-image sample: the shared one, else carved from the full set into .cache/samples/."
+    if SHARED_SAMPLE.exists(): return SHARED_SAMPLE
+    root = _resolved(full_data())
+    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    return carve_sample(root, ROOT/'.cache'/'samples'/key/'cifar10_sample')
 
 @pytest.fixture(scope='session')
-def sample(): return SAMPLE
+def sample(): return sample_data()
 
 @pytest.fixture(scope='session')
-def tgz(): return TGZ
+def tgz(): return full_data()
 
 def cli_cmd(*args):
     "The command line that runs `cifar-adv` with `args`."

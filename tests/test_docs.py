@@ -16,12 +16,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
-if not (CHROMIUM and DRIVER):
-    pytest.skip("headless browser test: chromium and chromedriver not installed (apt-get install -y chromium chromium-driver)",
-                allow_module_level=True)
-webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed (pip install selenium)')
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.support.ui import WebDriverWait
+
+def missing_browser(chromium, driver) -> str | None:
+    "The skip reason naming exactly what is missing of the browser (`chromium`) and its driver (`chromedriver`), or None."
+    gone = [(cmd, pkg) for cmd, pkg, found in (('chromium', 'chromium', chromium), ('chromedriver', 'chromium-driver', driver)) if not found]
+    if not gone: return None
+    return (f"headless browser test: {' and '.join(c for c, _ in gone)} not installed "
+            f"(apt-get install -y {' '.join(p for _, p in gone)})")
+
+@pytest.mark.parametrize('chromium, driver, reason', [
+    ('/usr/bin/chromium', None, 'headless browser test: chromedriver not installed (apt-get install -y chromium-driver)'),
+    (None, '/usr/bin/chromedriver', 'headless browser test: chromium not installed (apt-get install -y chromium)'),
+    (None, None, 'headless browser test: chromium and chromedriver not installed (apt-get install -y chromium chromium-driver)'),
+    ('/usr/bin/chromium', '/usr/bin/chromedriver', None)])
+def test_skip_reason_names_what_is_missing(chromium, driver, reason):
+    assert missing_browser(chromium, driver) == reason
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory) -> Path:
@@ -38,6 +47,10 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def browser():
+    "Headless Chromium through Selenium; skips the test, saying what is missing, without them."
+    if missing_browser(CHROMIUM, DRIVER): pytest.skip(missing_browser(CHROMIUM, DRIVER))
+    webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed (pip install selenium)')
+    from selenium.webdriver.chrome.service import Service
     o = webdriver.ChromeOptions()
     o.binary_location = CHROMIUM
     for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,1400'):
@@ -61,7 +74,8 @@ def full_page_png(browser, path:Path, max_height:int=16000):
                                    clip=dict(x=0, y=0, width=w, height=min(h, max_height), scale=1)))
     path.write_bytes(base64.b64decode(shot['data']))
 
-def test_pages(site, browser):
+def test_pages(browser, site):                    # the browser first: without one, no site is built
+    from selenium.webdriver.support.ui import WebDriverWait
     shots = site/'screenshots'
     shots.mkdir(exist_ok=True)
     browser.get((site/'index.html').as_uri())
