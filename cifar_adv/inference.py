@@ -244,7 +244,7 @@ def export_onnx_int8(pred:Predictor, # a PyTorch model (from model.safetensors o
     "Write `pred`'s network as int8 ONNX to `dest` (`INT8_SETTINGS`, calibrated on `n_calib` training images); returns what was done."
     check(pred.format == 'torch', "int8 ONNX is exported from a PyTorch model (load model.safetensors or export.pkl)")
     imgs, root = calibration_images(data, n_calib, seed, pred.size)     # bad data or count fail here, before anything is written
-    import tempfile, warnings, torch, onnx, onnxruntime as ort
+    import tempfile, warnings, onnx, onnxruntime as ort
     from torch.fx.experimental.optimization import fuse
     from onnxruntime.quantization import quantize_static, QuantFormat, QuantType, CalibrationMethod
     from onnxruntime.quantization.shape_inference import quant_pre_process
