@@ -1,10 +1,10 @@
 """Test data, isolation and markers.
 
-The data: `../shared/data/` beside the repo (or `$CIFAR_ADV_SHARED/data/`) when it is there, as in CI: `cifar10.tgz` and
-its 300-image `cifar10_sample/`. Elsewhere the full set comes through the app's own lookup (`$CIFAR_ADV_DATA`, fastai's
-cache, fastai's download), and the sample is carved from it, deterministically, into `.cache/samples/`.
+The data: the 300-image sample is committed (`examples/cifar10_sample/`, the first 20 training and 10 test images of each
+class). The full set is `../shared/data/cifar10.tgz` beside the repo (or under `$CIFAR_ADV_SHARED/data/`) when it is there,
+as in CI, and elsewhere comes through the app's own lookup (`$CIFAR_ADV_DATA`, fastai's cache, fastai's download).
 """
-import hashlib, os, re, shutil, sys, subprocess, tempfile
+import os, sys, subprocess
 from functools import cache
 from pathlib import Path
 import pytest
@@ -12,10 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('CIFAR_ADV_SHARED', ROOT.parent/'shared'))
 SHARED_SAMPLE = SHARED/'data'/'cifar10_sample'
+SAMPLE = ROOT/'examples'/'cifar10_sample'
 SHARED_TGZ = SHARED/'data'/'cifar10.tgz'
 USER_DATA = os.environ.get('CIFAR_ADV_DATA')                  # read before the isolation below removes it
 CLI = Path(sys.executable).parent/'cifar-adv'                # the console script of the Python running the tests
-SAMPLE_PER_CLASS = {'train': 20, 'test': 10}                  # the shared sample: the first 20 train, 10 test images of each class
 
 # extracted archives and decoded arrays: reused between test runs, never in the user's home
 os.environ.setdefault('CIFAR_ADV_CACHE', str(ROOT/'.cache'/'tests'))
@@ -35,7 +35,7 @@ SLOW_TESTS = {
     'test_models::test_rf_matches_gradient_measure[seed003]', 'test_models::test_rf_matches_gradient_measure[seed004]',
     'test_models::test_arch_contract[resnet18]', 'test_models::test_arch_contract[seed004]',
     'test_bench::test_bench_script_help[reference]',
-    'test_data::test_carved_sample_is_the_shared_one', 'test_docs::test_pages'}
+    'test_docs::test_pages'}
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training, results/ re-evaluation, the docs, fresh cifar-adv processes (deselect with -m "not slow")')
@@ -56,35 +56,6 @@ def pytest_collection_modifyitems(config, items):
                    and not hasattr(m, t.partition('::')[2].partition('[')[0]))
     if stale: raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests that do not exist: {', '.join(stale)}")
 
-def _file_order(p:Path):
-    "Images by their number (`00009_cat.png`, fastai's unpadded `10008_cat.png`), then by name."
-    m = re.match(r'\d+', p.name)
-    return (0, int(m[0]), p.name) if m else (1, 0, p.name)
-
-def carve_sample(root:Path, dest:Path, per_class:dict=SAMPLE_PER_CLASS) -> Path:
-    """Copy the first `per_class[split]` images of each class of the dataset `root` (by image number) into `dest`,
-    read-only like the shared sample, once (built aside, then renamed into place). Returns `dest`."""
-    if dest.is_dir(): return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
-    try:
-        for split, n in per_class.items():
-            for c in sorted(d for d in (root/split).iterdir() if d.is_dir()):
-                (tmp/split/c.name).mkdir(parents=True)
-                for f in sorted((f for f in c.iterdir() if f.is_file()), key=_file_order)[:n]: shutil.copyfile(f, tmp/split/c.name/f.name)
-        if (root/'labels.txt').is_file(): shutil.copyfile(root/'labels.txt', tmp/'labels.txt')
-        for p in tmp.rglob('*'): p.chmod(0o555 if p.is_dir() else 0o444)
-        tmp.chmod(0o555)
-        try: os.replace(tmp, dest)
-        except OSError:
-            if not dest.is_dir(): raise                       # else another test process built it first
-    finally:
-        if tmp.exists():
-            for p in [tmp, *tmp.rglob('*')]:
-                if p.is_dir(): p.chmod(0o755)
-            shutil.rmtree(tmp)
-    return dest
-
 def _resolved(data) -> Path:
     "The dataset root through the app's own lookup (`data`, else fastai's cache, else its download); a bad path stops the run in one line."
     from cifar_adv.core import CifarAdvError
@@ -100,16 +71,8 @@ def full_data() -> Path:
     root = _resolved(USER_DATA)                               # checks (and extracts) what $CIFAR_ADV_DATA names
     return Path(USER_DATA).expanduser() if USER_DATA else root
 
-@cache
-def sample_data() -> Path:
-    "The 300-image sample: the shared one, else carved from the full set into .cache/samples/."
-    if SHARED_SAMPLE.exists(): return SHARED_SAMPLE
-    root = _resolved(full_data())
-    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
-    return carve_sample(root, ROOT/'.cache'/'samples'/key/'cifar10_sample')
-
 @pytest.fixture(scope='session')
-def sample(): return sample_data()
+def sample(): return SAMPLE
 
 @pytest.fixture(scope='session')
 def tgz(): return full_data()
