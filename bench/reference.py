@@ -1,4 +1,4 @@
-"""Reference accuracy runs: train with `cifar-adv`'s defaults (or one recipe change) on the full CIFAR-10 and record the results in `results/NAME/`.
+"""Reference accuracy runs: train with the recipe (`cifar_adv.core.RECIPE`, or one change to it) on the full CIFAR-10 and record the results in `results/NAME/`.
 
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
     python bench/reference.py --arch advnet --epochs 15 --aug seed --p_affine 0 --data ../shared/data/cifar10.tgz   # an ablation
@@ -10,24 +10,24 @@ Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the de
 Refuses to replace an existing `results/NAME` without `--force`. Then `python bench/evaluate.py results/NAME`
 re-checks the weights with `cifar-adv evaluate`. The README's results table is generated from these files.
 """
-import argparse, inspect, sys, shlex
+import argparse, sys, shlex
 from pathlib import Path
+from cifar_adv.core import RECIPE
 from cifar_adv.train import fit_run
-from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
+from cifar_adv.augment import AUG_PRESETS
 from cifar_adv.models import ACTS
 from _results import save_result
 
-PROBS = list(AUG_PRESETS[DEFAULT_AUG])                               # crop, flip, affine, dropout
-DEFAULTS = {k: v.default for k, v in inspect.signature(fit_run).parameters.items()}
-LS, LR, BS, SEED = DEFAULTS['label_smoothing'], DEFAULTS['lr'], DEFAULTS['bs'], DEFAULTS['seed']
+PROBS = list(AUG_PRESETS[RECIPE.aug])                                # crop, flip, affine, dropout
+LS, LR, BS, SEED = RECIPE.label_smoothing, RECIPE.lr, RECIPE.bs, RECIPE.seed
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--arch', default=DEFAULTS['arch'], help=f"architecture (default: fit's, {DEFAULTS['arch']})")
+ap.add_argument('--arch', default=RECIPE.arch, help=f"architecture (default: the recipe's, {RECIPE.arch})")
 ap.add_argument('--epochs', type=int, default=15)
 ap.add_argument('--data', default=None)
 ap.add_argument('--seed', type=int, default=SEED)
 ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128, -seed1, -silu)')
-ap.add_argument('--aug', default=DEFAULT_AUG, help=f'augmentation preset (default: {DEFAULT_AUG})')
+ap.add_argument('--aug', default=RECIPE.aug, help=f'augmentation preset (default: {RECIPE.aug})')
 for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
@@ -44,7 +44,7 @@ if a.threads is not None:
     import cv2, torch
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
-name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != DEFAULT_AUG else '')
+name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != RECIPE.aug else '')
                   + ''.join(f'-{k}{v:g}' for k, v in probs.items())
                   + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS), ('seed', a.seed, SEED)) if v != d)
                   + (f'-{a.act}' if a.act else ''))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import cifar_adv.core  # sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported
+from .core import check, RECIPE
 import albumentations as albu
 import torch
 from fastai.vision.all import ItemTransform
@@ -21,7 +22,7 @@ AUG_PRESETS = {
     'flip-crop': dict(crop=1.0, flip=0.5, affine=0.0, dropout=0.0),
     'none': dict(crop=0.0, flip=0.0, affine=0.0, dropout=0.0),
 }
-DEFAULT_AUG = 'flip-crop'      # what `fit`, `lr_find`, `get_dls` and `make_aug` use unless told otherwise
+DEFAULT_AUG = RECIPE.aug       # the recipe's preset (see `core`): what `fit`, `lr_find`, `get_dls` and `make_aug` use unless told otherwise
 
 def mean_fill(mean) -> tuple:
     "A 0-1 per-channel `mean` as the uint8 fill colour Albumentations needs."
@@ -47,9 +48,12 @@ def seed_aug(mean, crop:float=1.0, flip:float=0.5, affine:float=0.5, dropout:flo
     seed_rngs(aug, seed)
     return aug
 
-def make_aug(preset:str=DEFAULT_AUG, mean=(0.5, 0.5, 0.5), seed:int|None=None, **probs) -> albu.Compose|None:
+def make_aug(preset:str=DEFAULT_AUG,        # a name in `AUG_PRESETS`: seed, flip-crop or none
+             mean=(0.5, 0.5, 0.5),         # the dataset's per-channel mean (0-1 units): the colour of the dropout hole
+             seed:int|None=None,           # seed of the transforms' random generators (None: fresh entropy)
+             **probs                       # probabilities overriding the preset's: crop, flip, affine, dropout
+            ) -> albu.Compose|None:        # None when every probability is 0
     "The `Compose` for `preset`, with any of its probabilities (`crop`, `flip`, `affine`, `dropout`) overridden; `None` when nothing is on."
-    from cifar_adv.core import check
     check(preset in AUG_PRESETS, f"unknown augmentation preset {preset!r}; choose from {', '.join(AUG_PRESETS)}")
     p = {**AUG_PRESETS[preset], **{k: v for k, v in probs.items() if v is not None}}
     for k, v in p.items():

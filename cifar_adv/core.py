@@ -5,11 +5,12 @@
 # %% ../nbs/00_core.ipynb #f5c0a959
 from __future__ import annotations
 import os, tempfile, contextlib
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEFAULT_ARCH', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'check_fit_args', 'atomic_path', 'writable',
-           'atomic_write_text', 'cache_dir']
+__all__ = ['RECIPE', 'DEFAULT_ARCH', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'check_fit_args', 'atomic_path',
+           'writable', 'atomic_write_text', 'cache_dir', 'Recipe']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -31,6 +32,10 @@ def one_line(e) -> str:
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
     if len(lines) > 1 and lines[0].startswith('Exception occured in `'): lines = lines[1:]   # fastai's callback wrapper
     return lines[0].rstrip(':') if lines else type(e).__name__
+
+def plural(n:int, word:str) -> str:
+    "`n` and `word`, plural unless `n` is 1: '1 epoch', '60 epochs', '50,000 images'."
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 # %% ../nbs/00_core.ipynb #c1a5dc27
 def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train=None, n_valid=None):
@@ -87,4 +92,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get('CIFAR_ADV_CACHE') or Path.home()/'.cache'/'cifar_adv').expanduser()
 
 # %% ../nbs/00_core.ipynb #ec9cea46
-DEFAULT_ARCH = 'advnet_hr'
+@dataclass(frozen=True)
+class Recipe:
+    "The training recipe: what `fit`, `fit_run`, `get_learner`, `get_dls` and `create_model` use unless told otherwise."
+    arch:str='advnet_hr'        # architecture (`cifar-adv archs` lists them)
+    epochs:int=60               # epochs of the one-cycle schedule
+    bs:int=256                  # batch size
+    lr:float=1e-2               # maximum learning rate of the one-cycle schedule
+    wd:float=0.05               # weight decay, decoupled from the gradient (AdamW-style)
+    label_smoothing:float=0.1   # label smoothing of the cross-entropy (0: plain cross-entropy)
+    aug:str='flip-crop'         # augmentation preset (see `augment`): pad 4 + random crop, horizontal flip
+    seed:int=42                 # random seed of the weights, the shuffling and the augmentation
+    opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
+
+RECIPE = Recipe()
+DEFAULT_ARCH = RECIPE.arch      # the arch built when none is named

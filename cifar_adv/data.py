@@ -4,18 +4,19 @@
 
 # %% ../nbs/02_data.ipynb #0db7127c
 from __future__ import annotations
-import os, sys, json, hashlib, tarfile, shutil, tempfile, zlib
+import os, sys, json, hashlib, tarfile, shutil, tempfile, zlib, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .core import CifarAdvError, check, atomic_path, atomic_write_text, cache_dir, one_line, writable
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, cache_dir, one_line, writable, RECIPE
 from .image import load_rgb, read_image
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'CACHE_VERSION', 'find_root', 'extract_archive', 'fastai_cifar_path',
-           'resolve_data', 'scan', 'decode_images', 'decode_files', 'channel_stats', 'ImageArrays', 'load_arrays',
-           'LoadImage', 'ToTensorImage', 'subset_idxs', 'default_workers', 'ArrayDL', 'get_dls']
+__all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'LONG_IMAGES', 'LONG_ARCHIVE', 'NO_DATA_HINT', 'CACHE_VERSION', 'find_root',
+           'StderrBar', 'extract_archive', 'fastai_cifar_path', 'download_cifar', 'recorded_data', 'resolve_data',
+           'scan', 'decode_images', 'decode_files', 'channel_stats', 'ImageArrays', 'load_arrays', 'LoadImage',
+           'ToTensorImage', 'subset_idxs', 'fit_bs', 'default_workers', 'ArrayDL', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #15db0321
 IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -34,6 +35,23 @@ def find_root(p:Path) -> Path|None:
     return hits[0] if len(hits) == 1 else None
 
 # %% ../nbs/02_data.ipynb #751a7539
+LONG_IMAGES, LONG_ARCHIVE = 5000, 20 * 2**20     # decoding or extracting more than this says so, on a terminal
+
+def _show_progress() -> bool:
+    "Progress is for a person at a terminal: not for pipes, logs or tests' captured output."
+    return sys.stderr.isatty()
+
+class StderrBar:
+    "A fastprogress console bar, with a one-line message before it, on stderr (stdout stays for results)."
+    def __init__(self, total:int, msg:str):
+        from fastprogress.fastprogress import ConsoleProgressBar
+        print(msg, file=sys.stderr)
+        with contextlib.redirect_stdout(sys.stderr): self.pb = ConsoleProgressBar(range(total), total=total)
+        self.update(0)
+    def update(self, val:int):
+        with contextlib.redirect_stdout(sys.stderr): self.pb.update(val)
+    def close(self): print(file=sys.stderr)
+
 def _file_key(p:Path) -> str:
     st = p.stat()
     return hashlib.sha1(f'{p.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
@@ -46,6 +64,8 @@ def extract_archive(p:Path) -> Path:
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
+        if p.stat().st_size > LONG_ARCHIVE and _show_progress():
+            print(f"extracting {p.name} into {dest.parent} (once; later runs reuse it)", file=sys.stderr)
         try:
             try:
                 with tarfile.open(p) as tf: tf.extractall(tmp, filter='data')
@@ -77,15 +97,33 @@ def fastai_cifar_path() -> Path:
     from fastai.data.external import fastai_path
     return fastai_path('data')/'cifar10'
 
+NO_DATA_HINT = "pass --data PATH (a dataset folder or .tgz) or set $CIFAR_ADV_DATA"
+
+def download_cifar() -> Path:
+    "fastai's `untar_data(URLs.CIFAR)`; when it fails (no network, a broken download) a one-line error naming the fix, and no lock or partial file left behind."
+    from fastai.data.external import untar_data, URLs, fastai_path
+    arch = fastai_path('archive')/URLs.CIFAR.split('/')[-1]                  # where fastdownload keeps the archive
+    ours = [p for p in (arch, arch.with_name(arch.name + '.lock'), arch.with_name(arch.name + '.part')) if not p.exists()]
+    try: return untar_data(URLs.CIFAR)
+    except BaseException as e:
+        for p in ours: p.unlink(missing_ok=True)                            # only what this attempt created
+        if not isinstance(e, Exception): raise                              # Ctrl-C stays Ctrl-C
+        raise CifarAdvError(f"no dataset found and downloading CIFAR-10 failed ({one_line(e)}): {NO_DATA_HINT}") from None
+
+def recorded_data(path:str|None) -> str|None:
+    "A run's recorded dataset `path` if it exists here, else None (with a note on stderr), so that `resolve_data` looks as usual: a committed run records a path on the machine that trained it."
+    if path is None or Path(path).expanduser().exists(): return path
+    print(f"note: the run's dataset {path} is not on this machine; using $CIFAR_ADV_DATA, fastai's cache or a download", file=sys.stderr)
+    return None
+
 def resolve_data(data=None, download:bool=True) -> Path:
     "The dataset root: `data`, else `$CIFAR_ADV_DATA`, else fastai's cache, else a download."
     if data: return _check_path(Path(data).expanduser())
     if os.environ.get('CIFAR_ADV_DATA'): return _check_path(Path(os.environ['CIFAR_ADV_DATA']).expanduser())
     p = fastai_cifar_path()
     if _has_splits(p): return p
-    check(download, "no dataset found: pass --data PATH or set CIFAR_ADV_DATA")
-    from fastai.data.external import untar_data, URLs
-    return _check_path(untar_data(URLs.CIFAR))
+    check(download, f"no dataset found: {NO_DATA_HINT}")
+    return _check_path(download_cifar())
 
 # %% ../nbs/02_data.ipynb #81b2e587
 def _list_split(d:Path) -> dict:
@@ -120,15 +158,23 @@ def _decode_chunk(args):
         except CifarAdvError as e: bad.append((i, str(e)))
     return (np.stack(out) if out else np.zeros((0, size, size, 3), np.uint8)), bad, notes
 
-def decode_images(root:Path, files:list, size:int=32, n_workers:int|None=None) -> tuple:
+def decode_images(root:Path, files:list, size:int=32, n_workers:int|None=None, progress:bool|None=None) -> tuple:
     "Decode `files` (relative to `root`), in parallel for large sets: `(x, bad, notes)`; `x` holds the readable images, `bad` and `notes` are `[(file, message)]`."
     n_workers = os.cpu_count() if n_workers is None else n_workers
     step = 1000
     chunks = [(str(root), files[i:i+step], size) for i in range(0, len(files), step)] or [(str(root), [], size)]
-    if len(files) < 2000 or n_workers < 2: res = [_decode_chunk(c) for c in chunks]
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(n_workers) as ex: res = list(ex.map(_decode_chunk, chunks))
+    if progress is None: progress = len(files) > LONG_IMAGES and _show_progress()
+    bar = StderrBar(len(files), f"decoding {len(files):,} images of {root} (once; later runs reuse the arrays)") if progress else None
+    with contextlib.ExitStack() as stack:
+        if len(files) < 2000 or n_workers < 2: results = map(_decode_chunk, chunks)
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+            results = stack.enter_context(ProcessPoolExecutor(n_workers)).map(_decode_chunk, chunks)
+        res = []
+        for r in results:
+            res.append(r)
+            if bar: bar.update(min(len(files), len(res) * step))
+    if bar: bar.close()
     bad = [(files[k*step + i], m) for k, r in enumerate(res) for i, m in r[1]]
     notes = [(files[k*step + i], m) for k, r in enumerate(res) for i, m in r[2]]
     return np.concatenate([r[0] for r in res]), bad, notes
@@ -210,7 +256,11 @@ def _load_cached(root, cache, size, meta, skip_bad) -> ImageArrays:
                        train_files=meta['train_files'], valid_files=meta['valid_files'],
                        skipped=[tuple(v) for v in meta.get('skipped', [])], converted=[tuple(v) for v in meta.get('converted', [])])
 
-def load_arrays(data=None, size:int=32, n_workers:int|None=None, skip_bad:bool=False) -> ImageArrays:
+def load_arrays(data=None,                 # dataset folder or .tgz (None: `$CIFAR_ADV_DATA`, fastai's cache, else a download)
+                size:int=32,               # images are decoded to `size` x `size` RGB
+                n_workers:int|None=None,   # decoding processes for a large dataset (None: one per core)
+                skip_bad:bool=False,       # leave unreadable images out (reported on stderr) instead of failing
+               ) -> ImageArrays:
     "Resolve `data`, decode it once (cached) and return an `ImageArrays`; unreadable images are an error, or left out with `skip_bad`."
     root = resolve_data(data)
     cache = _cache_for(root)
@@ -272,6 +322,12 @@ def subset_idxs(y:np.ndarray, n:int|None, seed:int=0) -> np.ndarray:
     per = max(1, n // len(classes))
     return np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per] for c in classes]))
 
+def fit_bs(bs:int, n:int) -> int:
+    "`bs`, or `n` when the training set has only `n < bs` images (saying so in one line on stderr): a small dataset still trains."
+    if bs <= n: return bs
+    print(f"note: batch size {bs} is larger than the training set ({n} images): using {n}", file=sys.stderr)
+    return n
+
 def default_workers(device) -> int:
     "DataLoader worker processes: none on a CPU (measured: workers only compete with the model for the cores), up to 8 beside a GPU."
     return 0 if torch.device(device).type == 'cpu' else min(8, os.cpu_count() or 1)
@@ -291,13 +347,21 @@ class ArrayDL(TfmdDL):
         if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
         return super().new(dataset, cls, **{**dict(x=self.x, y=self.y, aug=self.aug), **kwargs})
 
-def get_dls(arrs:ImageArrays, bs:int=256, aug:str='flip-crop', aug_probs:dict|None=None, n_train:int|None=None,
-            n_valid:int|None=None, num_workers:int|None=None, device=None, seed:int=0) -> DataLoaders:
+def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
+            bs:int=RECIPE.bs,              # batch size (a smaller training set: all of it, with a note)
+            aug:str=RECIPE.aug,            # augmentation preset of the training split (`AUG_PRESETS`)
+            aug_probs:dict|None=None,      # probabilities overriding the preset's: crop, flip, affine, dropout
+            n_train:int|None=None,         # train on a class-balanced subset of this many images (None: all)
+            n_valid:int|None=None,         # validate on a class-balanced subset of this many test images (None: all)
+            num_workers:int|None=None,     # DataLoader worker processes (None: `default_workers`)
+            device=None,                   # where batches go (None: fastai's `default_device`)
+            seed:int=RECIPE.seed,          # seed of the subsets and of the augmentation's random generators
+           ) -> DataLoaders:
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
     from cifar_adv.augment import make_aug, AlbumentationsTransform
     check(bs > 0, f"batch size must be > 0, got {bs}")
     ti, vi = subset_idxs(arrs.train_y, n_train, seed), subset_idxs(arrs.valid_y, n_valid, seed)
-    check(len(ti) >= bs, f"batch size {bs} is larger than the training set ({len(ti)} images)")
+    bs = fit_bs(bs, len(ti))
     tx = arrs.train_x if len(ti) == len(arrs.train_x) else arrs.train_x[ti]
     vx = arrs.valid_x if len(vi) == len(arrs.valid_x) else arrs.valid_x[vi]
     names = np.array(arrs.classes)

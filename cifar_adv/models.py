@@ -8,7 +8,7 @@ from functools import partial
 import inspect
 import torch
 from torch import nn
-from .core import check, DEFAULT_ARCH
+from .core import check, RECIPE
 
 # %% auto #0
 __all__ = ['ACTS', 'ARCH_PARAMS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool', 'Net',
@@ -120,7 +120,10 @@ def arch_options(name:str) -> dict:
     check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
     return {k: p.default for k, p in inspect.signature(_ARCHS[name]).parameters.items() if k != 'n_out'}
 
-def create_model(name:str=DEFAULT_ARCH, n_out:int=10, **kwargs) -> nn.Module:
+def create_model(name:str=RECIPE.arch,      # a registered architecture (`list_archs()`)
+                 n_out:int=10,              # number of classes
+                 **kwargs                   # the arch's options (`arch_options(name)`): width, act, drop for the Nets
+                ) -> nn.Module:
     "Build the registered architecture `name` with `n_out` outputs and the options `kwargs` (see `arch_options`)."
     opts = arch_options(name)
     bad = [k for k in kwargs if k not in opts]

@@ -15,7 +15,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
 from .core import CifarAdvError, check, atomic_path, atomic_write_text
-from .data import load_arrays, get_dls, subset_idxs
+from .data import load_arrays, get_dls, subset_idxs, recorded_data
 
 # %% auto #0
 __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 'plot_curves', 'plot_confusion', 'plot_gallery',
@@ -36,7 +36,7 @@ def load_run(rundir) -> tuple:
 def valid_dl(learn, data=None, meta:dict|None=None, bs:int=512):
     "A labelled, unshuffled `DataLoader` over the run's validation images, and the arrays behind it."
     meta = meta or {}
-    arrs = load_arrays(data or meta.get('data'))
+    arrs = load_arrays(data or recorded_data(meta.get('data')))
     classes = list(learn.dls.vocab)
     if arrs.classes != classes:
         from cifar_adv.inference import check_classes

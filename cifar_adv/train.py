@@ -8,12 +8,13 @@ import os, sys, json, time, platform, shlex
 from pathlib import Path
 import torch
 # cifar_adv.core first: it silences fastai's import-time torch.jit.script FutureWarning
-from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, atomic_path, atomic_write_text, DEFAULT_ARCH
+from .core import CifarAdvError, RunFailed, writable, check, check_fit_args, one_line, plural, atomic_path, atomic_write_text, RECIPE
 from fastai.vision.all import (Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback,
                                SaveModelCallback, set_seed, valley)
 from fastai.callback.channelslast import ChannelsLast
+import fastai.optimizer
 from fastcore.basics import noop
-from .data import load_arrays, get_dls, ImageArrays
+from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs
 from .models import create_model, n_params
 from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
@@ -24,12 +25,19 @@ __all__ = ['METRIC_COLS', 'RUN_KEYS', 'get_learner', 'save_checkpoint', 'SaveBes
            'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
-def get_learner(dls, arch:str=DEFAULT_ARCH, label_smoothing:float=0.1, wd:float=0.05, path='.', **arch_kwargs) -> Learner:
-    "A fastai `Learner` for the registered `arch` on `dls`."
+def get_learner(dls,                                      # the `DataLoaders` (`get_dls`)
+                arch:str=RECIPE.arch,                     # a registered architecture (`list_archs()`)
+                label_smoothing:float=RECIPE.label_smoothing, # label smoothing of the cross-entropy (0: plain)
+                wd:float=RECIPE.wd,                       # weight decay (decoupled, AdamW-style)
+                path='.',                                 # the Learner's folder: checkpoints, export.pkl
+                **arch_kwargs                             # the arch's options (`arch_options(arch)`)
+               ) -> Learner:
+    "A fastai `Learner` for the registered `arch` on `dls`, with the recipe's optimiser."
     check_fit_args(wd=wd, label_smoothing=label_smoothing)
     model = create_model(arch, n_out=len(dls.vocab), **arch_kwargs)
     loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
-    learn = Learner(dls, model, loss_func=loss, metrics=accuracy, wd=wd, path=path, cbs=ChannelsLast())
+    learn = Learner(dls, model, opt_func=getattr(fastai.optimizer, RECIPE.opt), loss_func=loss, metrics=accuracy, wd=wd,
+                    path=path, cbs=ChannelsLast())
     if torch.cuda.is_available() and dls.device is not None and torch.device(dls.device).type == 'cuda': learn.to_fp16()
     learn.arch, learn.arch_kwargs = arch, arch_kwargs
     return learn
@@ -218,13 +226,6 @@ def check_out_dir(out, force:bool=False) -> Path:
 RUN_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'data', 'seed', 'n_train', 'n_valid',
             'num_workers', 'arch_kwargs', 'skip_bad')
 
-def _start(out, cfg:dict) -> Path:
-    "A new run in `out` (already checked by `check_out_dir`): write `run.json`, the settings a resume reuses."
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
-    return out
-
 def read_run(out) -> dict:
     "The settings of the run in `out` (its `run.json`)."
     f = Path(out)/'run.json'
@@ -233,74 +234,116 @@ def read_run(out) -> dict:
     try: return json.loads(f.read_text())
     except ValueError as e: raise CifarAdvError(f"{f} is not valid JSON: {one_line(e)}") from None
 
-def fit_run(out, arch:str=DEFAULT_ARCH, epochs:int=60, bs:int=256, lr:float|str=1e-2, wd:float=0.05,
-            label_smoothing:float=0.1, aug:str='flip-crop', aug_probs:dict|None=None, data=None, seed:int=42,
-            n_train:int|None=None, n_valid:int|None=None, num_workers:int|None=None, force:bool=False,
-            arch_kwargs:dict|None=None, show_progress:bool=True, command:str|None=None, report:bool=True,
-            skip_bad:bool=False, resume:bool=False) -> dict:
-    "Train `arch` with `fit_one_cycle` and write the run directory `out` (or continue it: `resume`); returns `metrics.json`'s content."
-    t0 = time.time()
-    if resume:                                   # the run's own settings, from run.json
-        cfg = read_run(out)
-        st = load_checkpoint(out)
-        if (Path(out)/'metrics.json').is_file() and st['epoch'] + 1 >= cfg['epochs']:
-            raise CifarAdvError(f"the run in {out} has finished all its {cfg['epochs']} epochs: nothing to resume")
-        arch, epochs, bs, lr, wd, label_smoothing, aug, aug_probs, data, seed, n_train, n_valid, num_workers, arch_kwargs, skip_bad = (
-            cfg[k] for k in RUN_KEYS)
-        out = Path(out)
-        for t in out.rglob('.*.tmp'): t.unlink()      # temporary files of writes a kill interrupted
-        print(f"resuming {out} after epoch {st['epoch']} of {epochs}")
-    check_fit_args(epochs, bs, lr, wd, label_smoothing, n_train, n_valid)
-    create_model(arch, **(arch_kwargs or {}))           # unknown arch or options fail here, before anything is written
+def _write_run(out:Path, cfg:dict): atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
+
+def _check_settings(cfg:dict):
+    "Every setting of a run, checked before anything is loaded or written: numbers, arch and its options, augmentation."
+    check_fit_args(cfg['epochs'], cfg['bs'], cfg['lr'], cfg['wd'], cfg['label_smoothing'], cfg['n_train'], cfg['n_valid'])
+    create_model(cfg['arch'], **cfg['arch_kwargs'])
     from cifar_adv.augment import make_aug
-    make_aug(aug, **(aug_probs or {}))
-    if not resume: check_out_dir(out, force)
-    set_seed(seed, reproducible=True)
-    arrs = load_arrays(data, skip_bad=skip_bad)        # bad data fails here, before anything is written
-    if not resume:
-        out = _start(out, dict(arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=label_smoothing, aug=aug,
-                               aug_probs=aug_probs or {}, data=None if data is None else str(data), seed=seed,
-                               n_train=n_train, n_valid=n_valid, num_workers=num_workers, arch_kwargs=arch_kwargs or {},
-                               skip_bad=skip_bad, command=command or shlex.join(sys.argv)))
-    dls = get_dls(arrs, bs=bs, aug=aug, aug_probs=aug_probs, n_train=n_train, n_valid=n_valid,
-                  num_workers=num_workers, seed=seed)
-    learn = get_learner(dls, arch, label_smoothing=label_smoothing, wd=wd, path=out, **(arch_kwargs or {}))
-    if not show_progress: learn.remove_cb(learn.progress)
-    lr_found = None
-    if lr == 'find':
-        lr = lr_found = find_lr(learn, out)
-        print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
-        cfg = read_run(out); cfg.update(lr=lr, lr_find=lr)         # a resume uses the same lr
-        atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
+    make_aug(cfg['aug'], **cfg['aug_probs'])
+
+def _load_data(cfg:dict) -> ImageArrays:
+    "Seed everything, then decode the run's dataset (bad data fails here); a batch larger than the training set is capped to it."
+    set_seed(cfg['seed'], reproducible=True)
+    arrs = load_arrays(cfg['data'], skip_bad=cfg['skip_bad'])
+    cfg['bs'] = fit_bs(cfg['bs'], len(subset_idxs(arrs.train_y, cfg['n_train'], cfg['seed'])))
+    return arrs
+
+def _resumable(out:Path) -> tuple:
+    "The settings (`run.json`) and last checkpoint of the unfinished run in `out`."
+    cfg, st = read_run(out), load_checkpoint(out)
+    if (out/'metrics.json').is_file() and st['epoch'] + 1 >= cfg['epochs']:
+        raise CifarAdvError(f"the run in {out} has finished all its {plural(cfg['epochs'], 'epoch')}: nothing to resume")
+    return cfg, st
+
+def _run_log(st:dict|None, t0:float) -> RunLog:
+    "The `RunLog` of a new run, or of a resumed one carrying on from its checkpoint `st` (and counting the parts before)."
+    if st is None: return RunLog(t_start=t0)
     # the wall time of the parts before a resume, up to their last checkpoint (a checkpoint without it: its epochs' times)
-    prior_wall_s = st.get('wall_s', sum(t[1] for t in st['times'])) if resume else 0.0
-    start, log = 0, RunLog(t_start=t0)
-    if resume:
-        resume_state(learn, st)
-        start = st['epoch'] + 1
-        log = RunLog(start, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s)
-        lr_found = cfg.get('lr_find')
+    prior_wall_s = st.get('wall_s', sum(t[1] for t in st['times']))
+    return RunLog(st['epoch'] + 1, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s)
+
+def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
+                     command:str|None=None) -> dict:
+    "Train the run `cfg` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
+    arch, epochs, arch_kwargs = cfg['arch'], cfg['epochs'], cfg['arch_kwargs']
+    dls = get_dls(arrs, bs=cfg['bs'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], n_train=cfg['n_train'],
+                  n_valid=cfg['n_valid'], num_workers=cfg['num_workers'], seed=cfg['seed'])
+    learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out, **arch_kwargs)
+    if not show_progress: learn.remove_cb(learn.progress)
+    if cfg['lr'] == 'find':
+        lr = find_lr(learn, out)
+        print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
+        cfg.update(lr=lr, lr_find=lr); _write_run(out, cfg)         # a resume uses the same lr
+    lr, log = cfg['lr'], _run_log(st, t0)
+    start = log.start_epoch
+    if st is not None: resume_state(learn, st)
     t_fit = time.time()
     learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best)])
-    fit_s = time.time() - t_fit + (sum(t[1] for t in log.times[:start]) if resume else 0)
+    fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
     save_checkpoint(learn, out/'models'/'last.pth')
     export_learner(learn)
-    save_weights(learn, out, arch, arch_kwargs or {}, arrs)
+    save_weights(learn, out, arch, arch_kwargs, arrs)
     lrs = log.prev_lrs + [float(v) for v in learn.recorder.lrs]
     atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
         f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr_:.6g}\n' for i, lr_ in enumerate(lrs)))
     _, train_loss, valid_loss, acc = log.rows[-1]
-    metrics = dict(arch=arch, arch_kwargs=arch_kwargs or {}, params=n_params(learn.model),
+    resumed = st is not None
+    metrics = dict(arch=arch, arch_kwargs=arch_kwargs, params=n_params(learn.model),
                    rf=receptive_field(learn.model), epochs=epochs, accuracy=acc, train_loss=train_loss,
-                   valid_loss=valid_loss, lr=float(lr), lr_find=lr_found, bs=bs, wd=wd, label_smoothing=label_smoothing,
-                   aug=aug, aug_probs=aug_probs or {}, seed=seed, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                   valid_loss=valid_loss, lr=float(lr), lr_find=cfg.get('lr_find'), bs=cfg['bs'], wd=cfg['wd'],
+                   label_smoothing=cfg['label_smoothing'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], seed=cfg['seed'],
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
-                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resume else None,
-                   wall_time_before_resume_s=round(prior_wall_s, 1) if resume else None,
+                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None,
+                   wall_time_before_resume_s=round(t0 - log.t_start, 1) if resumed else None,
                    versions=versions(), command=command or shlex.join(sys.argv))
     atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
+    return metrics
+
+def fit_run(out,                                   # the run directory: a new one (absent or empty), or the run to `resume`
+            arch:str=RECIPE.arch,                  # architecture (`list_archs()`)
+            epochs:int=RECIPE.epochs,              # epochs of the one-cycle schedule
+            bs:int=RECIPE.bs,                      # batch size (capped at the training set's size, with a note)
+            lr:float|str=RECIPE.lr,                # max learning rate, or 'find' for `lr_find`'s suggestion
+            wd:float=RECIPE.wd,                    # weight decay (decoupled, AdamW-style)
+            label_smoothing:float=RECIPE.label_smoothing, # label smoothing of the cross-entropy (0: plain)
+            aug:str=RECIPE.aug,                    # augmentation preset (`AUG_PRESETS`)
+            aug_probs:dict|None=None,              # probabilities overriding the preset's: crop, flip, affine, dropout
+            data=None,                             # dataset folder or .tgz (None: `resolve_data`'s lookup)
+            seed:int=RECIPE.seed,                  # random seed
+            n_train:int|None=None,                 # train on a class-balanced subset of this many images
+            n_valid:int|None=None,                 # validate on a class-balanced subset of this many test images
+            num_workers:int|None=None,             # DataLoader workers (None: `default_workers`)
+            force:bool=False,                      # write into an existing, non-empty `out`
+            arch_kwargs:dict|None=None,            # the arch's options (`arch_options`): width, act, drop
+            show_progress:bool=True,               # show fastai's progress bars
+            command:str|None=None,                 # the command line to record (default: `sys.argv`)
+            report:bool=True,                      # write the run report (`make_report`) at the end
+            skip_bad:bool=False,                   # leave out unreadable images instead of stopping
+            resume:bool=False,                     # continue the run in `out` with its own settings (the others are ignored)
+           ) -> dict:                              # the content of `metrics.json`
+    "Train `arch` with `fit_one_cycle` and write the run directory `out` (or continue it: `resume`); returns `metrics.json`'s content."
+    t0, out = time.time(), Path(out)
+    if resume: cfg, st = _resumable(out)           # the run's own settings, from run.json
+    else:
+        cfg, st = dict(arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=label_smoothing, aug=aug,
+                       aug_probs=aug_probs or {}, data=None if data is None else str(data), seed=seed, n_train=n_train,
+                       n_valid=n_valid, num_workers=num_workers, arch_kwargs=arch_kwargs or {}, skip_bad=skip_bad,
+                       command=command or shlex.join(sys.argv)), None
+        check_out_dir(out, force)
+    _check_settings(cfg)
+    arrs = _load_data(cfg)                         # everything is checked before the first file is written
+    if resume:
+        for t in out.rglob('.*.tmp'): t.unlink()   # temporary files of writes a kill interrupted
+        print(f"resuming {out} after epoch {st['epoch']} of {cfg['epochs']}")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_run(out, cfg)                       # the settings a resume reuses
+    metrics = _train_and_write(out, cfg, arrs, st, t0, show_progress, command)
     if report:
         from cifar_adv.report import make_report
         r = make_report(out)

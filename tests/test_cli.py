@@ -8,24 +8,33 @@ def test_help_lists_verbs():
     r = run_cli('fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 
-def test_verb_defaults_match_fit_run():
-    "`cifar-adv fit` and `lr-find` default to `fit_run`'s recipe: the README's results and Targets name that recipe."
+def test_verb_defaults_are_the_recipe():
+    "`cifar-adv fit`, `lr-find` and `summary`, `fit_run`, `get_learner`, `get_dls` and `create_model` default to `RECIPE`: the README's results and Targets name that recipe."
     import inspect
-    from cifar_adv.cli import fit, lr_find
-    from cifar_adv.train import fit_run
-    defaults = lambda f: {('label_smoothing' if k == 'ls' else k): p.default for k, p in inspect.signature(f).parameters.items()}
-    lib = defaults(fit_run)
-    for verb in (fit, lr_find):
-        d = defaults(verb)
-        if 'lr' in d: d['lr'] = float(d['lr'])
-        shared = [k for k in ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'seed') if k in d]
-        assert len(shared) >= 6 and {k: d[k] for k in shared} == {k: lib[k] for k in shared}, verb.__name__
-    from cifar_adv.cli import summary
+    from dataclasses import asdict
+    from cifar_adv.core import RECIPE, DEFAULT_ARCH
+    from cifar_adv.cli import fit, lr_find, summary
+    from cifar_adv.train import fit_run, get_learner
+    from cifar_adv.data import get_dls
     from cifar_adv.models import create_model
+    recipe = asdict(RECIPE)
+    defaults = lambda f: {('label_smoothing' if k == 'ls' else 'arch' if k == 'name' else k): p.default
+                          for k, p in inspect.signature(f).parameters.items()}
+    for f, n in ((fit, 8), (fit_run, 8), (lr_find, 6), (get_learner, 3), (get_dls, 3), (summary, 1), (create_model, 1)):
+        d = defaults(f)
+        if f is fit: d['lr'] = float(d['lr'])
+        shared = [k for k in recipe if k in d]
+        assert len(shared) == n and {k: d[k] for k in shared} == {k: recipe[k] for k in shared}, f.__name__
+    assert DEFAULT_ARCH == RECIPE.arch
+
+def test_learner_uses_the_recipes_optimiser(sample):
+    import fastai.optimizer
+    from cifar_adv.core import RECIPE
+    from cifar_adv.data import load_arrays, get_dls
     from cifar_adv.train import get_learner
-    from cifar_adv.core import DEFAULT_ARCH
-    # the Python API and the other verbs build the same default arch
-    assert defaults(summary)['arch'] == defaults(get_learner)['arch'] == defaults(create_model)['name'] == lib['arch'] == DEFAULT_ARCH
+    learn = get_learner(get_dls(load_arrays(sample), bs=32, num_workers=0, device='cpu'))
+    assert RECIPE.opt == 'Adam' and learn.opt_func is fastai.optimizer.Adam
+    assert learn.wd == RECIPE.wd and learn.loss_func.eps == RECIPE.label_smoothing and learn.arch == RECIPE.arch
 
 def test_help_does_not_import_torch():
     import subprocess, sys
@@ -122,3 +131,62 @@ def test_summary_verb():
     assert r.returncode == 0 and 'Receptive field' in r.stdout and 'Total params: 186,034' in r.stdout
     r = run_cli('summary', '--arch', 'nope')
     assert r.returncode == 2 and 'unknown arch' in r.stderr
+
+# ---- first contact: what a newcomer meets ----
+
+def test_fit_without_data_or_network(tmp_path, monkeypatch, capsys):
+    "No --data, no dataset in fastai's cache and no network: one line naming the fix, exit 2, nothing left in fastai's archive folder or in --out."
+    import urllib.error
+    from pathlib import Path
+    import fastdownload.core
+    from cifar_adv.cli import main
+    def no_network(url, dest=None, **kwargs):
+        Path(dest).write_bytes(b'the first bytes of a download')         # a partial file, as a dropped connection leaves
+        raise urllib.error.URLError('[Errno -3] Temporary failure in name resolution')
+    home, out = tmp_path/'fastai', tmp_path/'run'
+    monkeypatch.setenv('FASTAI_HOME', str(home))
+    monkeypatch.delenv('CIFAR_ADV_DATA', raising=False)
+    monkeypatch.setattr(fastdownload.core, 'urlsave', no_network)
+    assert main(['fit', '--out', str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'downloading CIFAR-10 failed' in err[0] and 'Temporary failure' in err[0], err
+    assert '--data PATH' in err[0] and '$CIFAR_ADV_DATA' in err[0]
+    assert [p.name for p in home.rglob('*') if p.is_file()] == ['config.ini'] and not out.exists()   # no .lock, no .part
+
+def test_evaluate_a_run_trained_on_another_machine(tmp_path, sample):
+    "A committed run's metrics.json names a dataset path of the machine that trained it: `evaluate` then looks for the data as usual."
+    import shutil
+    from conftest import ROOT
+    run = tmp_path/'advnet_s-15ep'; run.mkdir()
+    for f in ('model.safetensors', 'model.json', 'metrics.json'): shutil.copy(ROOT/'results'/'advnet_s-15ep'/f, run/f)
+    m = json.loads((run/'metrics.json').read_text())
+    (run/'metrics.json').write_text(json.dumps(dict(m, data='/home/someone-else/.cache/cifar_adv/extracted/cifar10')))
+    r = run_cli('evaluate', run, env={'CIFAR_ADV_DATA': str(sample)})
+    assert r.returncode == 0, r.stderr
+    assert 'on 100 images of' in r.stdout and 'not on this machine' in r.stderr
+
+def test_small_dataset_caps_the_batch(tmp_path, sample):
+    "200 training images and the default batch of 256: the batch becomes 200, with a one-line note; '1 epoch', not '1 epochs'."
+    out = tmp_path/'run'
+    r = run_cli('fit', '--data', sample, '--out', out, '--epochs', 1, '--arch', 'advnet_s', '--no_report')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stderr.strip() == 'note: batch size 256 is larger than the training set (200 images): using 200'
+    assert json.loads((out/'run.json').read_text())['bs'] == 200 == json.loads((out/'metrics.json').read_text())['bs']
+    assert ' 1 epoch in ' in r.stdout
+
+def test_refusal_leaves_no_run_directory(tmp_path):
+    "A refusal found late (here: the dataset) leaves no runs/<stamp> folder behind, so a retry is not refused as 'not empty'."
+    (tmp_path/'empty').mkdir()
+    r = run_cli('fit', '--data', tmp_path/'empty', cwd=tmp_path)
+    assert r.returncode == 2 and 'missing train/ and test/' in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['empty']
+
+def test_long_decode_shows_a_bar_on_stderr_only(sample, capfd):
+    from cifar_adv.data import decode_images, scan, resolve_data
+    root = resolve_data(sample)
+    files = [f for fs in scan(root)['train'].values() for f in fs]
+    decode_images(root, files)                                         # short, and not at a terminal: silent
+    assert capfd.readouterr() == ('', '')
+    decode_images(root, files, progress=True)
+    o, e = capfd.readouterr()
+    assert o == '' and e.startswith('decoding 200 images of ') and '100.00% [200/200' in e
