@@ -10,7 +10,7 @@ __all__ = ['CHECK_COLS', 'VERBS', 'fit', 'lr_find', 'data', 'report', 'archs', '
 import os, sys, time, traceback
 from pathlib import Path
 from fastcore.script import anno_parser, Param
-from .core import CifarAdvError, check, check_fit_args, one_line, DEFAULT_ARCH
+from .core import CifarAdvError, check, check_fit_args, one_line, plural, RECIPE
 
 # %% ../nbs/06_cli.ipynb #f93670de
 def _lr(lr:str):
@@ -27,20 +27,20 @@ def _default_out(arch:str, verb:str='') -> Path:
     return Path('runs')/f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}{verb}"
 
 # %% ../nbs/06_cli.ipynb #0b2a3f60
-def fit(arch:str=DEFAULT_ARCH,  # architecture (`advnet_hr` and `advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
-        epochs:int=60,          # number of epochs of the one-cycle schedule
-        bs:int=256,             # batch size
-        lr:str='1e-2',          # max learning rate, or `find` to use lr_find's suggestion
-        wd:float=0.05,          # weight decay (decoupled, AdamW-style)
-        ls:float=0.1,           # label smoothing (0 for plain cross-entropy)
-        aug:str='flip-crop',    # augmentation preset: flip-crop (pad+crop, flip), seed (the seeds' full recipe), none
+def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
+        epochs:int=RECIPE.epochs, # number of epochs of the one-cycle schedule
+        bs:int=RECIPE.bs,       # batch size (a smaller training set: all of it, with a note)
+        lr:str=str(RECIPE.lr),  # max learning rate, or `find` to use lr_find's suggestion
+        wd:float=RECIPE.wd,     # weight decay (decoupled, AdamW-style)
+        ls:float=RECIPE.label_smoothing, # label smoothing (0 for plain cross-entropy)
+        aug:str=RECIPE.aug,     # augmentation preset: flip-crop (pad+crop, flip), seed (the seeds' full recipe), none
         p_crop:float=None,      # probability of pad 4 + random crop (overrides the preset)
         p_flip:float=None,      # probability of horizontal flip (overrides the preset)
         p_affine:float=None,    # probability of shift-scale-rotate (overrides the preset)
         p_dropout:float=None,   # probability of the 16x16 coarse dropout (overrides the preset)
         data:str=None,          # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fastai's cache, else download)
         out:str=None,           # run directory (default: runs/<timestamp>-<arch>)
-        seed:int=42,            # random seed
+        seed:int=RECIPE.seed,   # random seed
         n_train:int=None,       # train on a class-balanced subset of this many images
         n_valid:int=None,       # validate on a class-balanced subset of this many test images
         width:float=None,       # width multiplier of the arch (default: the arch's own; the default arch's is 1.0)
@@ -76,19 +76,19 @@ def _fit_guarded(out:Path, go) -> int:
         if ck.is_file(): print(f"\ninterrupted; resume with: cifar-adv fit --resume {shlex.quote(str(out))}", file=sys.stderr)
         else: print("\ninterrupted before the first epoch finished: nothing to resume", file=sys.stderr)
         return 130
-    print(f"{m['arch']}: {m['params']:,} params, RF {m['rf']}, {m['epochs']} epochs in {m['fit_time_s']:.0f} s; "
+    print(f"{m['arch']}: {m['params']:,} params, RF {m['rf']}, {plural(m['epochs'], 'epoch')} in {m['fit_time_s']:.0f} s; "
           f"test accuracy {m['accuracy']:.4f} ({m['n_valid']} images, final weights)")
     print(f"run directory: {out}")
 
 # %% ../nbs/06_cli.ipynb #632e2427
-def lr_find(arch:str=DEFAULT_ARCH, # architecture
-            bs:int=256,          # batch size
-            wd:float=0.05,       # weight decay
-            ls:float=0.1,        # label smoothing
-            aug:str='flip-crop', # augmentation preset: flip-crop, seed, none
+def lr_find(arch:str=RECIPE.arch, # architecture
+            bs:int=RECIPE.bs,    # batch size
+            wd:float=RECIPE.wd,  # weight decay
+            ls:float=RECIPE.label_smoothing, # label smoothing
+            aug:str=RECIPE.aug,  # augmentation preset: flip-crop, seed, none
             data:str=None,       # dataset folder or .tgz
             out:str=None,        # run directory for the plot (default: runs/<timestamp>-<arch>-lr-find)
-            seed:int=42,         # random seed
+            seed:int=RECIPE.seed, # random seed
             n_train:int=None,    # use a class-balanced subset of this many training images
             force:bool=False,    # write into an existing, non-empty folder
            ):
@@ -156,7 +156,7 @@ def archs(json:bool=False,   # print JSON (a list of {name, params, macs, rf, ch
     print()
     for i in infos: print(f"{i['name']:<{w}}  {i['about']}")
 
-def summary(arch:str=DEFAULT_ARCH, # architecture name (see `cifar-adv archs`)
+def summary(arch:str=RECIPE.arch, # architecture name (see `cifar-adv archs`)
             json:bool=False,    # print JSON: the `archs` keys plus `layers` and `rf_table`
            ):
     "One architecture in detail: layer table (torchinfo), receptive-field table, totals and constraint checks."
@@ -235,7 +235,8 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
     if data is None:
         mj = Path(model)/'metrics.json' if Path(model).is_dir() else Path(model).parent/'metrics.json'
         check(mj.is_file(), "--data is required (the model has no metrics.json beside it naming its dataset)")
-        data = _json.loads(mj.read_text())['data']
+        from cifar_adv.data import recorded_data, resolve_data
+        data = recorded_data(_json.loads(mj.read_text())['data']) or resolve_data()   # a committed run: trained elsewhere
     r = _evaluate(_load_model(model), data, bs=bs, tta=tta)
     if json: print(_json.dumps(r, indent=2)); return
     w = max(map(len, r['per_class']))
