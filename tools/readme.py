@@ -4,7 +4,7 @@
     python tools/readme.py --check  # exit 1 if README.md is stale
 
 The notebook is executed in memory with execnb (nbdev's executor); `#| hide` cells are dropped, `#| echo: false`
-cells show only their output, `#| eval: false` cells show only their code.
+cells show only their output, `#| eval: false` cells show only their code. Pictures (`images/...`) point into nbs/.
 """
 import sys, os, re
 from pathlib import Path
@@ -39,7 +39,7 @@ def make_readme():
         if d.get('echo') != 'false': parts.append('```python\n' + strip_directives(c.source) + '\n```')
         if d.get('eval') != 'false': parts += [r for r in map(render_output, c.get('outputs', [])) if r]
     text = '\n\n'.join(p for p in parts if p) + '\n'
-    return text
+    return re.sub(r'\]\(images/', '](nbs/images/', text)       # pictures live in nbs/images/, beside the notebooks
 
 if __name__ == '__main__':
     text = make_readme()
