@@ -246,13 +246,25 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
     print(f"accuracy {r['accuracy']:.4f} on {r['n_images']:,} images of {r['data']}" + (" (flip TTA)" if tta else '') +
           f" [{r['format']} model {r['model']}]")
 
+def _run_data(folder:Path):
+    "The dataset a run recorded in its metrics.json, when that path exists on this machine (else `None`: the normal lookup)."
+    import json as _json
+    mj = folder/'metrics.json'
+    d = _json.loads(mj.read_text()).get('data') if mj.is_file() else None
+    return d if d and Path(d).exists() else None
+
 def export(rundir:str,               # run directory, or a model file (model.safetensors, export.pkl)
-           format:str='safetensors', # safetensors (model.safetensors + model.json) or onnx
-           out:str=None,             # output folder (safetensors) or .onnx file (default: beside the model)
+           format:str='safetensors', # safetensors (model.safetensors + model.json), onnx, or onnx-int8 (quantized, calibrated on training images)
+           out:str=None,             # output folder (safetensors) or .onnx file (default: beside the model, model.onnx or model.int8.onnx)
+           data:str=None,            # onnx-int8: dataset whose train/ split calibrates (default: the run's data if here, $CIFAR_ADV_DATA, fastai's cache)
+           n_calib:int=512,          # onnx-int8: number of calibration images
+           seed:int=0,               # onnx-int8: random draw of the calibration images
           ):
-    "Write a model in the safe format (from export.pkl) or as ONNX, checked against PyTorch within 1e-4."
-    check(format in ('safetensors', 'onnx'), f"unknown format {format!r}: choose safetensors or onnx")
-    from cifar_adv.inference import Predictor, save_safetensors, export_onnx
+    "Write a model in the safe format (from export.pkl), as ONNX (checked against PyTorch within 1e-4) or as int8 ONNX."
+    check(format in ('safetensors', 'onnx', 'onnx-int8'), f"unknown format {format!r}: choose safetensors, onnx or onnx-int8")
+    check(format == 'safetensors' or out is None or out.endswith('.onnx'), f"--out must be an .onnx file for --format {format}, got {out}")
+    check(n_calib > 0, f"--n_calib must be > 0, got {n_calib}")
+    from cifar_adv.inference import Predictor, save_safetensors, export_onnx, export_onnx_int8
     src = Path(rundir)
     check(src.exists(), f"model not found: {src}")
     folder = src if src.is_dir() else src.parent
@@ -261,11 +273,17 @@ def export(rundir:str,               # run directory, or a model file (model.saf
         pred = Predictor.load(pkl if pkl.is_file() else src)
         dest = save_safetensors(pred, Path(out) if out else folder)
         print(f"wrote {dest} and {dest.with_suffix('.json')} (from {pred.source})")
-    else:
+    elif format == 'onnx':
         pred = Predictor.load(src)
         dest = Path(out) if out else folder/'model.onnx'
         r = export_onnx(pred, dest)
         print(f"wrote {dest} (from {pred.source}); onnxruntime matches PyTorch within {r['max_abs_diff']:.1e}")
+    else:
+        pred = Predictor.load(src)
+        dest = Path(out) if out else folder/'model.int8.onnx'
+        r = export_onnx_int8(pred, dest, data or _run_data(folder), n_calib=n_calib, seed=seed)
+        print(f"wrote {dest} (from {pred.source}); int8, calibrated on {r['n_calib']} training images of {r['data']} (seed {seed})")
+
 
 # %% ../nbs/06_cli.ipynb #6e964d5a
 VERBS = {'fit': fit, 'lr-find': lr_find, 'report': report, 'predict': predict, 'evaluate': evaluate,
