@@ -80,7 +80,7 @@ def test_pages(browser, site):                    # the browser first: without o
     shots.mkdir(exist_ok=True)
     browser.get((site/'index.html').as_uri())
     links = browser.execute_script(NAV_LINKS)
-    n_nbs = len(list((ROOT/'nbs').glob('*.ipynb')))
+    n_nbs = len([p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts])
     assert len(links) == n_nbs, f"navigation links {len(links)} pages, nbs/ has {n_nbs} notebooks: {links}"
     problems = []
     for href in links:

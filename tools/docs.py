@@ -1,4 +1,4 @@
-"""Build the docs site from nbs/*.ipynb into _docs/, offline and without Quarto (which cannot be installed here).
+"""Build the docs site from nbs/*.ipynb and nbs/tutorials/*.ipynb into _docs/, offline and without Quarto (which cannot be installed here).
 
     python tools/docs.py --execute        # run every notebook (as nbdev_test does) to embed outputs and figures
     python tools/docs.py                  # quick: outputs as stored; only the cells `show_doc` needs are run
@@ -254,7 +254,8 @@ def main(argv=None):
     ap.add_argument('--flags', default='', help='space-separated test flags whose cells run anyway, as nbdev_test --flags')
     ap.add_argument('--n_workers', type=int, default=min(num_cpus(), 8), help='notebooks built in parallel (0: in this process)')
     a = ap.parse_args(argv)
-    nbs = sorted(Path(cfg.nbs_path).glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name))
+    nbs = sorted((p for p in Path(cfg.nbs_path).rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts),     # tutorials/ too
+                 key=lambda p: (p.stem != 'index', p.name))
     skip = set(cfg.get('tst_flags', '').split()) - set(a.flags.split())
     n_workers = min(a.n_workers, len(nbs))
     # one core's worth of threads per worker: torch's default (every core, in each worker) made the build 2x slower
