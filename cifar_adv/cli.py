@@ -246,13 +246,6 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
     print(f"accuracy {r['accuracy']:.4f} on {r['n_images']:,} images of {r['data']}" + (" (flip TTA)" if tta else '') +
           f" [{r['format']} model {r['model']}]")
 
-def _run_data(folder:Path):
-    "The dataset a run recorded in its metrics.json, when that path exists on this machine (else `None`: the normal lookup)."
-    import json as _json
-    mj = folder/'metrics.json'
-    d = _json.loads(mj.read_text()).get('data') if mj.is_file() else None
-    return d if d and Path(d).exists() else None
-
 def export(rundir:str,               # run directory, or a model file (model.safetensors, export.pkl)
            format:str='safetensors', # safetensors (model.safetensors + model.json), onnx, or onnx-int8 (quantized, calibrated on training images)
            out:str=None,             # output folder (safetensors) or .onnx file (default: beside the model, model.onnx or model.int8.onnx)
@@ -281,7 +274,11 @@ def export(rundir:str,               # run directory, or a model file (model.saf
     else:
         pred = Predictor.load(src)
         dest = Path(out) if out else folder/'model.int8.onnx'
-        r = export_onnx_int8(pred, dest, data or _run_data(folder), n_calib=n_calib, seed=seed)
+        if data is None and (folder/'metrics.json').is_file():    # a committed run records a path on the machine that trained it
+            import json as _json
+            from cifar_adv.data import recorded_data
+            data = recorded_data(_json.loads((folder/'metrics.json').read_text()).get('data'))
+        r = export_onnx_int8(pred, dest, data, n_calib=n_calib, seed=seed)
         print(f"wrote {dest} (from {pred.source}); int8, calibrated on {r['n_calib']} training images of {r['data']} (seed {seed})")
 
 
