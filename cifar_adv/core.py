@@ -56,10 +56,10 @@ def atomic_path(path):
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     os.close(fd)
     umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes it 0600; the finished file gets the usual permissions
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~umask)      # the usual permissions: mkstemp makes 0600, and so do writers that replace the file (safetensors)
         os.replace(tmp, path)
     except (CifarAdvError, KeyboardInterrupt): raise
     except Exception as e:         # a full disk surfaces as OSError, RuntimeError (torch.save), SafetensorError...

@@ -16,3 +16,17 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
 def test_check_raises_user_error():
     with pytest.raises(CifarAdvError, match='bad thing'): check(False, 'bad thing')
     assert CifarAdvError.exit_code == 2
+
+def test_atomic_path_gives_the_usual_permissions_whatever_the_writer_does(tmp_path):
+    "A writer may replace the temporary file with one of its own (safetensors does, with mode 0600): the result still gets 0666 & ~umask."
+    import os
+    umask = os.umask(0o022); os.umask(umask)
+    f = tmp_path/'w.bin'
+    with atomic_path(f) as tmp:
+        other = tmp.with_name('other'); other.write_bytes(b'x'); other.chmod(0o600)
+        os.replace(other, tmp)
+    assert f.stat().st_mode & 0o777 == 0o666 & ~umask
+    from safetensors.torch import save_file
+    import torch
+    with atomic_path(tmp_path/'m.safetensors') as tmp: save_file({'w': torch.zeros(2)}, str(tmp))
+    assert (tmp_path/'m.safetensors').stat().st_mode & 0o777 == 0o666 & ~umask
