@@ -111,7 +111,10 @@ class Predictor:
         return pred
 
     @classmethod
-    def load(cls, path, warn:bool=True) -> Predictor:
+    def load(cls,
+             path,               # a run directory (its safe format), model.safetensors, export.pkl or an .onnx file
+             warn:bool=True,     # print `PICKLE_WARNING` on stderr when loading a pickle
+            ) -> Predictor:
         "Load from a run directory (its safe format), `model.safetensors`, `export.pkl` or `.onnx`."
         p = Path(path)
         check(p.exists(), f"model not found: {p}")
@@ -125,7 +128,9 @@ class Predictor:
         if ext == '.onnx': return cls.from_onnx(p)
         raise CifarAdvError(f"unknown model format {p.name}: expected a run directory, .safetensors, .pkl or .onnx")
 
-    def preprocess(self, images) -> np.ndarray:
+    def preprocess(self,
+                   images,         # a `(n, h, w, 3)` uint8 array, or a list of paths, PIL images or arrays (any size or mode)
+                  ) -> np.ndarray: # `(n, 3, size, size)` float32, normalised as in training
         "Images (a `(n, h, w, 3)` uint8 array, or a list of paths, PIL images or arrays) as a normalised float32 `(n, 3, h, w)` batch."
         if isinstance(images, np.ndarray) and images.ndim == 4: x = images
         else: x = np.stack([read_image(im, self.size)[0] for im in images]) if len(images) else np.zeros((0, self.size, self.size, 3), np.uint8)
@@ -141,7 +146,11 @@ class Predictor:
         with torch.inference_mode():
             return self._runner()(torch.from_numpy(x).contiguous(memory_format=torch.channels_last)).float().numpy()
 
-    def predict_proba(self, images, bs:int=64, tta:bool=False) -> np.ndarray:
+    def predict_proba(self,
+                      images,           # what `preprocess` takes
+                      bs:int=64,        # images per batch
+                      tta:bool=False,   # average with the mirrored images (flip TTA)
+                     ) -> np.ndarray:   # `(n, n_classes)` probabilities
         "Class probabilities, `(n, n_classes)`, computed `bs` images at a time (64 was the fastest here: `bench/predict.py`); `tta` averages with the mirrored images."
         check(bs > 0, f"batch size must be > 0, got {bs}")
         out = []
@@ -152,7 +161,12 @@ class Predictor:
             out.append(p)
         return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
 
-    def predict(self, images, topk:int=3, bs:int=64, tta:bool=False) -> list:
+    def predict(self,
+                images,           # what `preprocess` takes
+                topk:int=3,       # how many classes to list per image
+                bs:int=64,        # images per batch
+                tta:bool=False,   # average with the mirrored images (flip TTA)
+               ) -> list:         # one dict per image
         "For each image: `{'label', 'prob', 'topk': [(label, prob), ...]}`."
         check(topk > 0, f"topk must be > 0, got {topk}")
         probs = self.predict_proba(images, bs, tta)
