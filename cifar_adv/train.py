@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #7152a327
 from __future__ import annotations
-import os, sys, json, time, platform, shlex
+import os, sys, json, time, math, platform, shlex, contextlib
 from pathlib import Path
 import torch
 # cifar_adv.core first: it silences fastai's import-time torch.jit.script FutureWarning
@@ -14,22 +14,44 @@ from fastai.vision.all import (Learner, accuracy, CrossEntropyLossFlat, LabelSmo
 from fastai.callback.channelslast import ChannelsLast
 import fastai.optimizer
 from fastcore.basics import noop
-from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs
+from fastai.torch_core import rank_distrib, num_distrib
+from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, resolve_device
 from .models import create_model, n_params
 from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['METRIC_COLS', 'RUN_KEYS', 'get_learner', 'save_checkpoint', 'SaveBest', 'rss_mb', 'peak_rss_mb', 'rng_state',
-           'set_rng_state', 'RunLog', 'load_checkpoint', 'resume_state', 'StopOnNaN', 'export_learner', 'save_weights',
-           'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
+__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner',
+           'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'rank0_first', 'unwrap',
+           'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
+           'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
+           'StopOnNaN', 'export_learner', 'save_weights', 'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
+PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
+
+def resolve_precision(precision:str|None, device) -> str:
+    "`--precision` for `device`: `auto` is bf16 on a GPU that supports it, else fp16 on CUDA, fp32 elsewhere; fp16 and bf16 need CUDA."
+    p = 'auto' if precision is None else str(precision).strip().lower()
+    check(p in PRECISIONS, f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+    cuda = torch.device(device).type == 'cuda'
+    if p == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if cuda else 'fp32'
+    check(cuda or p == 'fp32', f"--precision {p} needs a CUDA device (fastai's mixed precision autocasts on CUDA); this run's device is {device}")
+    check(p != 'bf16' or torch.cuda.is_bf16_supported(), "--precision bf16: this GPU does not support bfloat16; use fp16")
+    return p
+
+def seed_run(seed:int, device, deterministic:bool=False):
+    "Seed Python, NumPy and torch; on a GPU cuDNN's deterministic mode only if `deterministic` (else its autotuner). A CPU run is reproducible either way."
+    cuda = torch.device(device).type == 'cuda'
+    set_seed(seed, reproducible=deterministic or not cuda)
+    if cuda and not deterministic: torch.backends.cudnn.benchmark = True
+
 def get_learner(dls,                                      # the `DataLoaders` (`get_dls`)
                 arch:str=RECIPE.arch,                     # a registered architecture (`list_archs()`)
                 label_smoothing:float=RECIPE.label_smoothing, # label smoothing of the cross-entropy (0: plain)
                 wd:float=RECIPE.wd,                       # weight decay (decoupled, AdamW-style)
                 path='.',                                 # the Learner's folder: checkpoints, export.pkl
+                precision:str='auto',                     # auto, fp32, fp16 or bf16 (`resolve_precision`)
                 **arch_kwargs                             # the arch's options (`arch_options(arch)`)
                ) -> Learner:
     "A fastai `Learner` for the registered `arch` on `dls`, with the recipe's optimiser."
@@ -38,14 +60,109 @@ def get_learner(dls,                                      # the `DataLoaders` (`
     loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
     learn = Learner(dls, model, opt_func=getattr(fastai.optimizer, RECIPE.opt), loss_func=loss, metrics=accuracy, wd=wd,
                     path=path, cbs=ChannelsLast())
-    if torch.cuda.is_available() and dls.device is not None and torch.device(dls.device).type == 'cuda': learn.to_fp16()
+    from fastai.torch_core import default_device
+    learn.precision = resolve_precision(precision, dls.device or default_device())
+    if learn.precision == 'fp16': learn.to_fp16()
+    elif learn.precision == 'bf16': learn.to_bf16()
     learn.arch, learn.arch_kwargs = arch, arch_kwargs
     return learn
 
+# %% ../nbs/05_train.ipynb #f169f619
+def init_distrib(device, timeout_s:int=1800) -> str|None:
+    "Join the process group `torchrun` describes (`$WORLD_SIZE` > 1), NCCL on CUDA and gloo otherwise, with a bounded timeout; the backend, or None for a single process."
+    if num_distrib() <= 1: return None
+    import datetime, torch.distributed as td
+    if not td.is_initialized():
+        if torch.device(device).type == 'cuda': torch.cuda.set_device(device)
+        td.init_process_group('nccl' if torch.device(device).type == 'cuda' else 'gloo',
+                              timeout=datetime.timedelta(seconds=timeout_s))
+    return td.get_backend()
+
+def _distributed() -> bool:
+    return num_distrib() > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
+
+def barrier():
+    "Wait for every process (a no-op for one)."
+    if _distributed(): torch.distributed.barrier()
+
+def broadcast(obj):
+    "Rank 0's `obj`, in every process."
+    if not _distributed(): return obj
+    box = [obj]; torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+def all_gather(obj) -> list:
+    "Every process's `obj`, by rank (`[obj]` for one process)."
+    if not _distributed(): return [obj]
+    res = [None] * torch.distributed.get_world_size(); torch.distributed.all_gather_object(res, obj)
+    return res
+
+def all_gather_tensor(t:torch.Tensor) -> list:
+    "Every process's one-element tensor `t`, as floats by rank."
+    if not _distributed(): return [float(t)]
+    res = [torch.empty_like(t) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(res, t)
+    return [float(v) for v in res]
+
+def rank0_first(func, *args, **kwargs):
+    "`func(*args, **kwargs)` in each machine's first process (local rank 0), then in the others, which then find its cache: like fastai's `rank0_first`, without the throwaway `Learner` it puts in `distrib_ctx`."
+    if not _distributed(): return func(*args, **kwargs)
+    first = int(os.environ.get('LOCAL_RANK', 0)) == 0
+    try:
+        if first: res = func(*args, **kwargs)
+    finally: barrier()                                 # a failure in the first: the others fail the same way, not hang
+    return res if first else func(*args, **kwargs)
+
+def unwrap(model):
+    "The model inside `DistributedDataParallel`/`DataParallel`."
+    from torch.nn.parallel import DistributedDataParallel, DataParallel
+    while isinstance(model, (DistributedDataParallel, DataParallel)): model = model.module
+    return model
+
+def plain_bn(model):
+    "`model` with every `SyncBatchNorm` (fastai's `sync_bn` on GPUs) back to `BatchNorm2d`, same parameters and statistics, so that one process can load and run it."
+    import torch.nn as nn
+    for name, m in model.named_children():
+        if isinstance(m, nn.SyncBatchNorm):
+            bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats).to(m.weight.device if m.affine else 'cpu')
+            if m.affine: bn.weight, bn.bias = m.weight, m.bias
+            bn.running_mean, bn.running_var, bn.num_batches_tracked = m.running_mean, m.running_var, m.num_batches_tracked
+            bn.train(m.training); setattr(model, name, bn)
+        else: plain_bn(m)
+    return model
+
+def weights_digest(model) -> str:
+    "A short hash of `model`'s state dict (values and names): equal in every process of a distributed run."
+    import hashlib
+    h = hashlib.sha1()
+    for k, v in unwrap(model).state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/05_train.ipynb #d15c0c01
+from fastai.distributed import DistributedDL
+
+class DistributedDLOnCPU(DistributedDL):
+    "fastai's `DistributedDL`, broadcasting rank 0's batch order as a CPU tensor: fastai's `.cuda()` there (for NCCL) fails without CUDA; gloo takes CPU tensors."
+    def _broadcast(self, t, rank):
+        t = torch.LongTensor(t)
+        torch.distributed.broadcast(t, rank)
+        return t.tolist()
+
+@contextlib.contextmanager
+def distributed(learn:Learner, device):
+    "fastai's `learn.distrib_ctx` for a run on `device` (nothing for one process): `SyncBatchNorm` on GPUs only; without CUDA, Accelerate's `cpu=True` and `DistributedDLOnCPU`, fastai's two CUDA assumptions, worked around here only."
+    if not _distributed(): yield learn; return
+    cuda = torch.device(device).type == 'cuda'
+    with learn.distrib_ctx(sync_bn=cuda, **({} if cuda else dict(cpu=True))):
+        if not cuda:
+            learn.distributed_trainer._wrap_dl = lambda dl: dl if isinstance(dl, DistributedDL) else DistributedDLOnCPU(dl, device=torch.device(device))
+        yield learn
+
 # %% ../nbs/05_train.ipynb #a35e9757
 def save_checkpoint(learn:Learner, dest) -> Path:
-    "The model's weights (fastai's `save_model` format, loadable by `learn.load`) at `dest`, written atomically."
+    "The model's weights (fastai's `save_model` format, loadable by `learn.load`) at `dest`, written atomically; by rank 0 only."
     from fastai.learner import save_model
+    if rank_distrib(): return Path(dest)           # fastai's save_model writes nothing there either
     with atomic_path(dest) as tmp: save_model(tmp, learn.model, learn.opt, with_opt=False)
     return Path(dest)
 
@@ -78,30 +195,36 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 # %% ../nbs/05_train.ipynb #d97c0bc0
+def _train_dl(learn):
+    "The training `DataLoader` itself: inside fastai's `DistributedDL` during a distributed fit."
+    dl = learn.dls.train
+    return dl.dl if hasattr(dl, 'dl') and hasattr(dl, 'world_size') else dl
+
 def _aug_of(learn):
-    return next((t.aug for t in learn.dls.train.after_item.fs if isinstance(t, AlbumentationsTransform)), None)
+    return next((t.aug for t in _train_dl(learn).after_item.fs if isinstance(t, AlbumentationsTransform)), None)
 
 def rng_state(learn:Learner) -> dict:
     "Every random state that feeds training, in a form `torch.load(weights_only=True)` accepts."
     import random, numpy as np
     npst = np.random.get_state()
     st = dict(python=random.getstate(), numpy=[npst[0], torch.from_numpy(npst[1].astype(np.int64)), *npst[2:]],
-              torch=torch.get_rng_state(), dl=learn.dls.train.rng.getstate())
+              torch=torch.get_rng_state(), dl=_train_dl(learn).rng.getstate())
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     aug = _aug_of(learn)
     if aug is not None: st['aug'] = rng_states(aug)
     return st
 
-def set_rng_state(learn:Learner, st:dict):
-    "Restore what `rng_state` saved."
+def set_rng_state(learn:Learner, st:dict, aug:bool=True):
+    "Restore what `rng_state` saved (the augmentation's generators too, if `aug`)."
     import random, numpy as np
     p = st['python']; random.setstate((p[0], tuple(p[1]), p[2]))
     n = st['numpy']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     torch.set_rng_state(st['torch'])
-    learn.dls.train.rng.setstate(st['dl'])
-    if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
-    aug = _aug_of(learn)
-    if aug is not None and 'aug' in st: set_rng_states(aug, st['aug'])
+    _train_dl(learn).rng.setstate(st['dl'])
+    if 'cuda' in st and torch.cuda.is_available():     # a checkpoint from a machine with more GPUs: as many as there are here
+        for i, s in enumerate(st['cuda'][:torch.cuda.device_count()]): torch.cuda.set_rng_state(s, i)
+    augs = _aug_of(learn)
+    if aug and augs is not None and 'aug' in st: set_rng_states(augs, st['aug'])
 
 # %% ../nbs/05_train.ipynb #1f3bbfe7
 METRIC_COLS = ('epoch', 'train_loss', 'valid_loss', 'accuracy')
@@ -117,16 +240,24 @@ def _plain(o):
 
 def _opt_state(opt) -> dict: return _plain(opt.state_dict())
 
+def _scaler(learn):
+    "fastai's fp16 `GradScaler` while it scales the loss (fp16 mixed precision on CUDA), else None."
+    sc = getattr(learn, 'scaler', None)
+    return sc if sc is not None and sc.is_enabled() else None
+
 class RunLog(Callback):
-    "After each epoch: `models/checkpoint.pth` (everything needed to resume), `metrics.csv` and `timings.csv`, all atomic."
+    "After each epoch: `models/checkpoint.pth` (everything needed to resume), `metrics.csv` and `timings.csv`, all atomic, written by rank 0."
     order = 65                                     # after the Recorder has the epoch's numbers
     def __init__(self, start_epoch:int=0, rows=(), times=(), lrs=(), best:float|None=None, smooth:dict|None=None,
-                 t_start:float|None=None):         # when the run started, as `time.time()` (earlier parts included on resume)
+                 t_start:float|None=None,          # when the run started, as `time.time()` (earlier parts included on resume)
+                 scaler:dict|None=None):           # the fp16 `GradScaler`'s state to carry on from
         self.start_epoch, self.rows, self.times, self.prev_lrs = start_epoch, list(rows), list(times), list(lrs)
+        self.scaler_state = scaler
         self.best, self.smooth, self.t_start = best, smooth, time.time() if t_start is None else t_start
     def before_fit(self):
         if self.smooth:                              # the Recorder's running loss continues across epochs
             self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = torch.tensor(self.smooth['val']), self.smooth['count']
+        if self.scaler_state and _scaler(self.learn) is not None: _scaler(self.learn).load_state_dict(self.scaler_state)
         self._stash = None
         mbar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
         # skipped epochs take no time, so fastprogress would throttle the epoch bar after its first 5 and keep "Epoch 6/N" on screen
@@ -143,50 +274,75 @@ class RunLog(Callback):
         self.times.append([self.epoch, round(time.time() - self.t0, 2), round(rss_mb() or 0, 1)])
         acc = vals[2]
         self.best = acc if self.best is None else max(self.best, acc)
-        path = self.learn.path
-        state = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=self.learn.model.state_dict(),
-                     opt=_opt_state(self.learn.opt), rng=rng_state(self.learn), rows=self.rows, times=self.times,
+        path, rngs = self.learn.path, all_gather(rng_state(self.learn))  # every process's own random streams
+        if rank_distrib(): return                     # rank 0 writes the run directory
+        state = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=unwrap(self.learn.model).state_dict(),
+                     opt=_opt_state(self.learn.opt), rng=rngs[0], rows=self.rows, times=self.times,
                      lrs=self.prev_lrs + [float(v) for v in self.recorder.lrs], best=self.best, wall_s=time.time() - self.t_start,
                      smooth=dict(val=float(self.recorder.smooth_loss.val), count=self.recorder.smooth_loss.count))
+        if len(rngs) > 1: state['rng_ranks'] = rngs
+        if _scaler(self.learn) is not None: state['scaler'] = _scaler(self.learn).state_dict()
         with atomic_path(path/'models'/'checkpoint.pth') as tmp: torch.save(state, tmp)
         atomic_write_text(path/'metrics.csv', ','.join(METRIC_COLS) + '\n' +
                           ''.join(f'{r[0]},{r[1]!r},{r[2]!r},{r[3]!r}\n' for r in self.rows))
         atomic_write_text(path/'timings.csv', 'epoch,seconds,rss_mb\n' + ''.join(f'{e},{s},{m}\n' for e, s, m in self.times))
 
-def load_checkpoint(out) -> dict:
-    "The state `RunLog` saved in `out/models/checkpoint.pth` (no pickled code: `weights_only=True`)."
+def load_checkpoint(out, map_location='cpu') -> dict:
+    "The state `RunLog` saved in `out/models/checkpoint.pth` (no pickled code: `weights_only=True`), its tensors on `map_location`."
     f = Path(out)/'models'/'checkpoint.pth'
     check(f.is_file(), f"{out} has no models/checkpoint.pth: nothing to resume (it is written after the first epoch)")
-    try: return torch.load(f, map_location='cpu', weights_only=True)
+    try: return torch.load(f, map_location=map_location, weights_only=True)
     except Exception as e: raise CifarAdvError(f"cannot read {f}: {one_line(e)}") from None
 
+def _to(o, device):
+    "`o` with every tensor inside (dicts, lists, tuples) on `device`."
+    if isinstance(o, torch.Tensor): return o.to(device)
+    if isinstance(o, dict): return {k: _to(v, device) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_to(v, device) for v in o)
+    return o
+
+def plain_state(sd:dict) -> dict:
+    "A model's state dict without the `module.` prefix that `DistributedDataParallel` adds (checkpoints hold the unwrapped model's)."
+    return {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in sd.items()}
+
 def resume_state(learn:Learner, st:dict):
-    "Put a checkpoint's model, optimizer and random states back into `learn`."
-    learn.model.load_state_dict(st['model'])
-    learn.create_opt()
+    "Put a checkpoint's model, optimizer and random states back into `learn`, on the device of `learn.dls`, whichever device wrote it."
+    from fastai.torch_core import default_device
     from fastcore.foundation import L
-    learn.opt.load_state_dict(dict(state=list(st['opt']['state']), hypers=L(st['opt']['hypers'])))
-    set_rng_state(learn, st['rng'])
+    dev = learn.dls.device or default_device()
+    model = unwrap(learn.model).to(dev)         # the optimizer's state must land where its parameters are
+    model.load_state_dict(plain_state(st['model']))
+    learn.create_opt()
+    learn.opt.load_state_dict(dict(state=_to(list(st['opt']['state']), dev), hypers=L(st['opt']['hypers'])))
+    rngs, r = st.get('rng_ranks'), rank_distrib()
+    if rngs and r < len(rngs): set_rng_state(learn, rngs[r])
+    else: set_rng_state(learn, st['rng'], aug=r == 0)     # more processes than wrote it: a new rank keeps its own augmentation
 
 class StopOnNaN(Callback):
-    "Stop the run as soon as the training loss is NaN or infinite, before anything is saved from the broken weights."
+    "Stop the run as soon as the training loss is NaN or infinite, before anything is saved from the broken weights; in a distributed run every process stops, with the same message."
     order = -5
     def __init__(self, lr): self.lr = lr
     def after_loss(self):
-        if self.training and not torch.isfinite(self.loss).all():
-            raise RunFailed(f"training diverged: the loss is {float(self.loss)} at epoch {self.epoch}, batch {self.iter}; "
-                            f"nothing was saved from these weights; try a lower --lr (this run used {self.lr:g})")
+        if not self.training: return
+        losses = all_gather_tensor(self.loss.detach().float().reshape(1))   # every process's loss, by rank
+        bad = [r for r, v in enumerate(losses) if not math.isfinite(v)]
+        if not bad: return
+        where = f" in process {bad[0]} of {len(losses)}" if len(losses) > 1 else ''
+        raise RunFailed(f"training diverged: the loss is {losses[bad[0]]} at epoch {self.epoch}, batch {self.iter}{where}; "
+                        f"nothing was saved from these weights; try a lower --lr (this run used {self.lr:g})")
 
 # %% ../nbs/05_train.ipynb #53bf72cc
 def export_learner(learn:Learner, fname='export.pkl') -> Path:
-    "`learn.export` to `learn.path/fname`, written under a temporary name then renamed."
+    "`learn.export` to `learn.path/fname`, written under a temporary name then renamed; by rank 0 only."
     dest = Path(learn.path)/fname
+    if rank_distrib(): return dest                 # fastai's export writes nothing there either
     with atomic_path(dest) as tmp: learn.export(tmp.resolve())
     return dest
 
 # %% ../nbs/05_train.ipynb #a377ceb8
 def save_weights(learn:Learner, out, arch:str, arch_kwargs:dict, arrs:ImageArrays) -> Path:
-    "Write `model.safetensors` and `model.json` for `learn`'s model into `out`."
+    "Write `model.safetensors` and `model.json` for `learn`'s model into `out` (rank 0 only)."
+    if rank_distrib(): return Path(out)/'model.safetensors'
     import cifar_adv
     from cifar_adv.inference import write_safe
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(learn.dls.vocab), mean=list(arrs.mean),
@@ -205,7 +361,7 @@ def find_lr(learn:Learner, out:Path|None=None) -> float:
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     res = learn.lr_find(suggest_funcs=(valley,), show_plot=out is not None)
-    if out is not None:
+    if out is not None and not rank_distrib():
         with atomic_path(Path(out)/'lr_find.png') as tmp: plt.gcf().savefig(tmp, format='png', dpi=100, bbox_inches='tight')
         plt.close('all')
     return float(res.valley)
@@ -224,7 +380,8 @@ def check_out_dir(out, force:bool=False) -> Path:
 
 # %% ../nbs/05_train.ipynb #5fe8c72f
 RUN_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'data', 'seed', 'n_train', 'n_valid',
-            'num_workers', 'arch_kwargs', 'skip_bad')
+            'num_workers', 'arch_kwargs', 'skip_bad', 'device', 'precision', 'deterministic')
+MACHINE_KEYS = ('device', 'precision', 'num_workers', 'deterministic')   # a resume takes these from its own command: another machine may resume
 
 def read_run(out) -> dict:
     "The settings of the run in `out` (its `run.json`)."
@@ -234,7 +391,8 @@ def read_run(out) -> dict:
     try: return json.loads(f.read_text())
     except ValueError as e: raise CifarAdvError(f"{f} is not valid JSON: {one_line(e)}") from None
 
-def _write_run(out:Path, cfg:dict): atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
+def _write_run(out:Path, cfg:dict):
+    if not rank_distrib(): atomic_write_text(out/'run.json', json.dumps(cfg, indent=2) + '\n')
 
 def _check_settings(cfg:dict):
     "Every setting of a run, checked before anything is loaded or written: numbers, arch and its options, augmentation."
@@ -243,9 +401,9 @@ def _check_settings(cfg:dict):
     from cifar_adv.augment import make_aug
     make_aug(cfg['aug'], **cfg['aug_probs'])
 
-def _load_data(cfg:dict) -> ImageArrays:
+def _load_data(cfg:dict, device) -> ImageArrays:
     "Seed everything, then decode the run's dataset (bad data fails here); a batch larger than the training set is capped to it."
-    set_seed(cfg['seed'], reproducible=True)
+    seed_run(cfg['seed'], device, cfg.get('deterministic', False))
     arrs = load_arrays(cfg['data'], skip_bad=cfg['skip_bad'])
     cfg['bs'] = fit_bs(cfg['bs'], len(subset_idxs(arrs.train_y, cfg['n_train'], cfg['seed'])))
     return arrs
@@ -257,36 +415,46 @@ def _resumable(out:Path) -> tuple:
         raise CifarAdvError(f"the run in {out} has finished all its {plural(cfg['epochs'], 'epoch')}: nothing to resume")
     return cfg, st
 
+def _resumable_everywhere(out:Path) -> tuple:
+    "`_resumable` read by rank 0 and sent to every process: the other machines of a run need not see its folder."
+    return broadcast(_resumable(out) if not rank_distrib() else None)
+
 def _run_log(st:dict|None, t0:float) -> RunLog:
     "The `RunLog` of a new run, or of a resumed one carrying on from its checkpoint `st` (and counting the parts before)."
     if st is None: return RunLog(t_start=t0)
     # the wall time of the parts before a resume, up to their last checkpoint (a checkpoint without it: its epochs' times)
     prior_wall_s = st.get('wall_s', sum(t[1] for t in st['times']))
-    return RunLog(st['epoch'] + 1, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s)
+    return RunLog(st['epoch'] + 1, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s,
+                  scaler=st.get('scaler'))
 
 def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
-                     command:str|None=None) -> dict:
+                     command:str|None=None, cbs:list|None=None) -> dict:
     "Train the run `cfg` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
     arch, epochs, arch_kwargs = cfg['arch'], cfg['epochs'], cfg['arch_kwargs']
+    dev, rank0, world = resolve_device(cfg['device']), not rank_distrib(), max(1, num_distrib())
     dls = get_dls(arrs, bs=cfg['bs'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], n_train=cfg['n_train'],
-                  n_valid=cfg['n_valid'], num_workers=cfg['num_workers'], seed=cfg['seed'])
-    learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out, **arch_kwargs)
+                  n_valid=cfg['n_valid'], num_workers=cfg['num_workers'], seed=cfg['seed'], device=dev)
+    learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out,
+                        precision=cfg['precision'], **arch_kwargs)
     if not show_progress: learn.remove_cb(learn.progress)
-    if cfg['lr'] == 'find':
-        lr = find_lr(learn, out)
-        print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
+    if cfg['lr'] == 'find':                        # once, by rank 0 (alone), for every process
+        lr = broadcast(find_lr(learn, out) if rank0 else None)
+        if rank0: print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
         cfg.update(lr=lr, lr_find=lr); _write_run(out, cfg)         # a resume uses the same lr
     lr, log = cfg['lr'], _run_log(st, t0)
     start = log.start_epoch
     if st is not None: resume_state(learn, st)
     t_fit = time.time()
-    learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best)])
+    with distributed(learn, dev):
+        learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best), *(cbs or [])])
     fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
+    learn.model = plain_bn(unwrap(learn.model))
+    digests = all_gather(weights_digest(learn.model))  # one per process: equal, or DDP failed
     save_checkpoint(learn, out/'models'/'last.pth')
     export_learner(learn)
     save_weights(learn, out, arch, arch_kwargs, arrs)
     lrs = log.prev_lrs + [float(v) for v in learn.recorder.lrs]
-    atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
+    if rank0: atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
         f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr_:.6g}\n' for i, lr_ in enumerate(lrs)))
     _, train_loss, valid_loss, acc = log.rows[-1]
     resumed = st is not None
@@ -296,12 +464,15 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    label_smoothing=cfg['label_smoothing'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], seed=cfg['seed'],
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
+                   precision=learn.precision, deterministic=bool(cfg.get('deterministic')), world_size=world,
+                   effective_bs=cfg['bs'] * world, backend=torch.distributed.get_backend() if world > 1 else None,
+                   weights_digests=digests,
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
                    peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None,
                    wall_time_before_resume_s=round(t0 - log.t_start, 1) if resumed else None,
                    versions=versions(), command=command or shlex.join(sys.argv))
-    atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
+    if rank0: atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
     return metrics
 
 def fit_run(out,                                   # the run directory: a new one (absent or empty), or the run to `resume`
@@ -317,36 +488,51 @@ def fit_run(out,                                   # the run directory: a new on
             seed:int=RECIPE.seed,                  # random seed
             n_train:int|None=None,                 # train on a class-balanced subset of this many images
             n_valid:int|None=None,                 # validate on a class-balanced subset of this many test images
-            num_workers:int|None=None,             # DataLoader workers (None: `default_workers`)
+            num_workers:int|None=None,             # DataLoader workers (None: `default_workers`: 0 on a CPU, a share of the cores beside a GPU)
+            device:str='auto',                     # auto (fastai's `default_device`), cpu, cuda, cuda:N or mps (`resolve_device`)
+            precision:str='auto',                  # auto, fp32, fp16 or bf16 (`resolve_precision`): fastai's mixed precision on CUDA
+            deterministic:bool=False,              # cuDNN's deterministic mode on a GPU (slower); a CPU run is reproducible anyway
             force:bool=False,                      # write into an existing, non-empty `out`
             arch_kwargs:dict|None=None,            # the arch's options (`arch_options`): width, act, drop
             show_progress:bool=True,               # show fastai's progress bars
             command:str|None=None,                 # the command line to record (default: `sys.argv`)
             report:bool=True,                      # write the run report (`make_report`) at the end
             skip_bad:bool=False,                   # leave out unreadable images instead of stopping
-            resume:bool=False,                     # continue the run in `out` with its own settings (the others are ignored)
+            resume:bool=False,                     # continue the run in `out` with its own settings (the others, but the machine's: `MACHINE_KEYS`, are ignored)
+            cbs:list|None=None,                    # extra fastai callbacks for `fit_one_cycle` (e.g. reporting each epoch to a tuner)
            ) -> dict:                              # the content of `metrics.json`
     "Train `arch` with `fit_one_cycle` and write the run directory `out` (or continue it: `resume`); returns `metrics.json`'s content."
     t0, out = time.time(), Path(out)
-    if resume: cfg, st = _resumable(out)           # the run's own settings, from run.json
+    machine = dict(device=str(device), precision=str(precision), num_workers=num_workers, deterministic=bool(deterministic))
+    dev = resolve_device(device)                   # a device this machine lacks fails here, before anything
+    resolve_precision(precision, dev)
+    check(num_workers is None or num_workers >= 0, f"num_workers must be >= 0, got {num_workers}")
+    joined = num_distrib() > 1 and not torch.distributed.is_initialized()
+    init_distrib(dev)                              # under torchrun: join the others
+    if resume:
+        cfg, st = _resumable_everywhere(out)       # the run's own settings, from run.json
+        cfg.update(machine)                        # and this machine's
     else:
         cfg, st = dict(arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=label_smoothing, aug=aug,
                        aug_probs=aug_probs or {}, data=None if data is None else str(data), seed=seed, n_train=n_train,
-                       n_valid=n_valid, num_workers=num_workers, arch_kwargs=arch_kwargs or {}, skip_bad=skip_bad,
+                       n_valid=n_valid, arch_kwargs=arch_kwargs or {}, skip_bad=skip_bad, **machine,
                        command=command or shlex.join(sys.argv)), None
         check_out_dir(out, force)
     _check_settings(cfg)
-    arrs = _load_data(cfg)                         # everything is checked before the first file is written
-    if resume:
-        for t in out.rglob('.*.tmp'): t.unlink()   # temporary files of writes a kill interrupted
-        print(f"resuming {out} after epoch {st['epoch']} of {cfg['epochs']}")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_run(out, cfg)                       # the settings a resume reuses
-    metrics = _train_and_write(out, cfg, arrs, st, t0, show_progress, command)
-    if report:
+    arrs = rank0_first(_load_data, cfg, dev)       # everything is checked before the first file is written; decoded once per machine
+    if not rank_distrib():                         # rank 0 writes the run directory, the others never
+        if resume:
+            for t in out.rglob('.*.tmp'): t.unlink()   # temporary files of writes a kill interrupted
+            print(f"resuming {out} after epoch {st['epoch']} of {cfg['epochs']}")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            _write_run(out, cfg)                   # the settings a resume reuses
+    metrics = _train_and_write(out, cfg, arrs, st, t0, show_progress, command, cbs)
+    if report and not rank_distrib():
         from cifar_adv.report import make_report
-        r = make_report(out)
+        r = make_report(out, device=dev)
         metrics = json.loads((out/'metrics.json').read_text())
         print(f"report: {r['out']/'report.html'} ({r['time_s']:.0f} s)")
+    barrier()                                      # the others wait until rank 0 has written everything
+    if joined: torch.distributed.destroy_process_group()
     return metrics
