@@ -10,29 +10,28 @@ Writes `results/NAME/` (default `<arch>-<epochs>ep`, with any change from the de
 Refuses to replace an existing `results/NAME` without `--force`. Then `python bench/evaluate.py results/NAME`
 re-checks the weights with `cifar-adv evaluate`. The README's results table is generated from these files.
 """
-import argparse, sys, shlex
+import sys, shlex
 from pathlib import Path
 from cifar_adv.core import RECIPE
 from cifar_adv.train import fit_run
 from cifar_adv.augment import AUG_PRESETS
 from cifar_adv.models import ACTS
 from _results import save_result
+from _args import bench_parser, add_common
 
 PROBS = list(AUG_PRESETS[RECIPE.aug])                                # crop, flip, affine, dropout
 LS, LR, BS, SEED = RECIPE.label_smoothing, RECIPE.lr, RECIPE.bs, RECIPE.seed
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = bench_parser(__doc__)
 ap.add_argument('--arch', default=RECIPE.arch, help=f"architecture (default: the recipe's, {RECIPE.arch})")
-ap.add_argument('--epochs', type=int, default=15)
-ap.add_argument('--data', default=None)
+add_common(ap, epochs=15, data=None)
 ap.add_argument('--seed', type=int, default=SEED)
 ap.add_argument('--name', default=None, help='results/NAME (default: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128, -seed1, -silu)')
 ap.add_argument('--aug', default=RECIPE.aug, help=f'augmentation preset (default: {RECIPE.aug})')
 for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
-ap.add_argument('--lr', type=float, default=LR, help='max learning rate of the one-cycle schedule')
-ap.add_argument('--bs', type=int, default=BS, help='batch size')
+add_common(ap, lr=LR, bs=BS)
 ap.add_argument('--act', default=None, choices=list(ACTS), help="the arch's activation (default: the arch's own)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
