@@ -49,8 +49,8 @@ def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train
 
 # %% ../nbs/00_core.ipynb #a207418e
 @contextlib.contextmanager
-def atomic_path(path):
-    "Yield a temporary path beside `path`; rename it to `path` only if the block succeeds, else raise `RunFailed` (the old file stays)."
+def atomic_path(path, allow_empty:bool=False):
+    "Yield a temporary path beside `path`; rename it to `path` only if the block succeeds and wrote something (unless `allow_empty`), else raise `RunFailed` (the old file stays)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
@@ -59,6 +59,9 @@ def atomic_path(path):
     tmp = Path(tmp)
     try:
         yield tmp
+        if not allow_empty and tmp.stat().st_size == 0:      # e.g. fastai's save or export in a process of rank > 0: no-ops
+            raise RunFailed(f"could not write {path}: the writer wrote nothing "
+                            f"({'the previous file is unchanged' if path.exists() else 'nothing was written'})")
         os.chmod(tmp, 0o666 & ~umask)      # the usual permissions: mkstemp makes 0600, and so do writers that replace the file (safetensors)
         os.replace(tmp, path)
     except (CifarAdvError, KeyboardInterrupt): raise
@@ -77,7 +80,7 @@ def writable(d) -> bool:
 # %% ../nbs/00_core.ipynb #c511f897
 def atomic_write_text(path, text:str):
     "Write `text` to `path` atomically."
-    with atomic_path(path) as tmp: Path(tmp).write_text(text)
+    with atomic_path(path, allow_empty=True) as tmp: Path(tmp).write_text(text)
 
 # %% ../nbs/00_core.ipynb #b2797955
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')

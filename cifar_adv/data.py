@@ -16,7 +16,7 @@ from .image import load_rgb, read_image
 __all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'LONG_IMAGES', 'LONG_ARCHIVE', 'NO_DATA_HINT', 'CACHE_VERSION', 'find_root',
            'StderrBar', 'extract_archive', 'fastai_cifar_path', 'download_cifar', 'recorded_data', 'resolve_data',
            'scan', 'decode_images', 'decode_files', 'channel_stats', 'ImageArrays', 'load_arrays', 'LoadImage',
-           'ToTensorImage', 'subset_idxs', 'fit_bs', 'default_workers', 'ArrayDL', 'get_dls']
+           'ToTensorImage', 'subset_idxs', 'fit_bs', 'default_workers', 'ArrayDL', 'resolve_device', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #15db0321
 IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -328,9 +328,14 @@ def fit_bs(bs:int, n:int) -> int:
     print(f"note: batch size {bs} is larger than the training set ({n} images): using {n}", file=sys.stderr)
     return n
 
+def _cores() -> int:
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
 def default_workers(device) -> int:
-    "DataLoader worker processes: none on a CPU (measured: workers only compete with the model for the cores), up to 8 beside a GPU."
-    return 0 if torch.device(device).type == 'cpu' else min(8, os.cpu_count() or 1)
+    "DataLoader worker processes: none on a CPU (measured: workers only compete with the model for the cores); beside a GPU this process's share of the cores (`$LOCAL_WORLD_SIZE` processes on this machine under torchrun), at most 8."
+    if torch.device(device).type == 'cpu': return 0
+    return max(1, min(8, _cores() // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))))
 
 class ArrayDL(TfmdDL):
     "A `TfmdDL` whose batches come straight from uint8 arrays `x` and labels `y` (aligned with its dataset), augmented by `aug` (an `AlbumentationsTransform`) when given; a `new` one over another dataset is a plain `TfmdDL`."
@@ -347,6 +352,33 @@ class ArrayDL(TfmdDL):
         if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
         return super().new(dataset, cls, **{**dict(x=self.x, y=self.y, aug=self.aug), **kwargs})
 
+def resolve_device(device:str|None='auto') -> torch.device:
+    "`--device`: `auto` (fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; one this machine lacks is a one-line `CifarAdvError`. Under torchrun (`$WORLD_SIZE` > 1) `auto` and `cuda` give each process `cuda:$LOCAL_RANK`."
+    d = 'auto' if device is None else str(device).strip().lower()
+    world, local = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
+    if d == 'auto':
+        dev = default_device()
+        if dev.type != 'cuda': return dev
+        d = 'cuda'
+    if d == 'cpu': return torch.device('cpu')
+    if d == 'mps':
+        check(torch.backends.mps.is_available(), "--device mps: MPS (Apple GPU) is not available on this machine")
+        return torch.device('mps')
+    import re
+    m = re.fullmatch(r'cuda(?::(\d+))?', d)
+    check(m is not None, f"--device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    check(torch.cuda.is_available(), f"--device {device}: CUDA is not available on this machine"
+          + ('' if torch.version.cuda else f" (torch {torch.__version__} is a CPU-only build)"))
+    n = torch.cuda.device_count()
+    if m[1] is not None:
+        check(world == 1, f"--device {device} names one GPU, but this is one of {world} processes: pass --device cuda (each takes cuda:$LOCAL_RANK)")
+        i = int(m[1])
+        check(i < n, f"--device {device}: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
+    else:
+        i = local if world > 1 else torch.cuda.current_device()
+        check(i < n, f"process {local} on this machine has no GPU: {n} CUDA device(s), so at most --nproc_per_node {n}")
+    return torch.device('cuda', i)
+
 def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
             bs:int=RECIPE.bs,              # batch size (a smaller training set: all of it, with a note)
             aug:str=RECIPE.aug,            # augmentation preset of the training split (`AUG_PRESETS`)
@@ -355,7 +387,7 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
             n_valid:int|None=None,         # validate on a class-balanced subset of this many test images (None: all)
             num_workers:int|None=None,     # DataLoader worker processes (None: `default_workers`)
             device=None,                   # where batches go (None: fastai's `default_device`)
-            seed:int=RECIPE.seed,          # seed of the subsets and of the augmentation's random generators
+            seed:int=RECIPE.seed,          # seed of the subsets and of the augmentation's random generators (plus the rank, in a distributed run)
            ) -> DataLoaders:
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
     from cifar_adv.augment import make_aug, AlbumentationsTransform
@@ -370,7 +402,9 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
     tls = [TfmdLists(list(tx) + list(vx), [LoadImage(tx.shape[1])], splits=splits),
            TfmdLists(ys, [Categorize(vocab=arrs.classes, sort=False)], splits=splits)]
     dsets = Datasets(tls=tls, n_inp=1)
-    albu_aug = make_aug(aug, mean=arrs.mean, seed=seed, **(aug_probs or {}))
+    from fastai.torch_core import rank_distrib
+    # every process of a distributed run draws its own augmentation (rank 0, like a single process, from `seed` itself)
+    albu_aug = make_aug(aug, mean=arrs.mean, seed=seed + rank_distrib(), **(aug_probs or {}))
     tfm = AlbumentationsTransform(albu_aug) if albu_aug is not None else None
     device = device or default_device()
     if num_workers is None: num_workers = default_workers(device)

@@ -22,15 +22,20 @@ __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 
            'cam_layer', 'gradcam_maps', 'plot_gradcam', 'make_report']
 
 # %% ../nbs/05a_report.ipynb #7f325347
-def load_run(rundir) -> tuple:
-    "The exported `Learner` and `metrics.json` of `rundir`."
+def load_run(rundir, device=None) -> tuple:
+    "The exported `Learner` of `rundir` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) and its `metrics.json`."
     rundir = Path(rundir)
     check(rundir.is_dir(), f"run directory not found: {rundir}")
     check((rundir/'export.pkl').is_file(), f"{rundir} has no export.pkl: not a finished run (cifar-adv fit writes it)")
     meta = json.loads((rundir/'metrics.json').read_text()) if (rundir/'metrics.json').is_file() else {}
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python')   # we say it ourselves, once
-        learn = load_learner(rundir/'export.pkl', cpu=not torch.cuda.is_available())
+        if device is None: learn = load_learner(rundir/'export.pkl', cpu=not torch.cuda.is_available())
+        else:
+            from cifar_adv.data import resolve_device
+            dev = resolve_device(device)
+            learn = load_learner(rundir/'export.pkl', cpu=dev.type != 'cuda')    # fastai's fp32 on a CPU, fp16/bf16 kept on CUDA
+            learn.dls.device = dev; learn.model.to(dev)
     return learn, meta
 
 def valid_dl(learn, data=None, meta:dict|None=None, bs:int=512):
@@ -196,12 +201,12 @@ def _write_docs(out:Path, meta:dict, acc:float, n:int, per:pd.DataFrame, confuse
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>" + "".join(body) + "</body></html>")
     atomic_write_text(out/'report.html', page)
 
-def make_report(rundir, data=None, n:int=10) -> dict:
+def make_report(rundir, data=None, n:int=10, device=None) -> dict:
     "Write `RUNDIR/report/` (figures, CSVs, report.md/html) for a finished run; returns accuracy, timings and paths."
     t0 = time.time()
     check(n > 0, f"--n must be > 0, got {n}")
     rundir = Path(rundir)
-    learn, meta = load_run(rundir)
+    learn, meta = load_run(rundir, device)
     dl, arrs, idx = valid_dl(learn, data, meta)
     interp = RunInterpretation.from_learner(learn, dl=dl)
     out = rundir/'report'; out.mkdir(exist_ok=True)
