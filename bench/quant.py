@@ -6,7 +6,8 @@ For each committed run, `cifar-adv export --format onnx` and `--format onnx-int8
 images, seed 0) write both files into a temporary folder. Both are then timed in this process, round-robin
 `--repeat` times at each batch size (the best run is kept, so that a busy spell on the machine hits both alike), and
 `cifar-adv predict` is timed from process start to answer for one image. Writes bench/results/quant.json, with the
-CPU's int8 instruction sets and the operators ONNX Runtime runs in float in the int8 model.
+CPU's int8 instruction sets, the operators ONNX Runtime runs in float in the int8 model, and the load average at
+the start (other work sharing the cores slows both models alike but inflates the one-image times).
 """
 import collections, json, os, platform, subprocess, tempfile, time
 from pathlib import Path
@@ -61,7 +62,7 @@ def one_image(model, img) -> float:
 
 root, classes, files, ys = labelled_files(a.data)
 x = decode_files(root, files)
-res = dict(data=str(a.data), n_images=len(files), n_calib=a.n_calib, repeat=a.repeat, cpu=cpu_flags(),
+res = dict(load_avg_1min_before=round(os.getloadavg()[0], 2), data=str(a.data), n_images=len(files), n_calib=a.n_calib, repeat=a.repeat, cpu=cpu_flags(),
            cpu_count=os.cpu_count(), onnxruntime=ort.__version__, threads=ort.SessionOptions().intra_op_num_threads or 'default',
            machine=platform.machine(), python=platform.python_version(), runs=[])
 tmp = Path(tempfile.mkdtemp())
