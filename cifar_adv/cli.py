@@ -49,11 +49,18 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
         force:bool=False,       # write into an existing, non-empty run directory
         no_report:bool=False,   # skip the run report (curves, per-class, confusion matrix, top losses, GradCAM)
         skip_bad:bool=False,    # leave out unreadable images (reporting how many) instead of stopping at the first
-        resume:str=None,        # continue the run in this directory from its last completed epoch, with its own settings
+        resume:str=None,        # continue the run in this directory from its last completed epoch, with its own settings (but this command's device, precision, num_workers, deterministic)
+        device:str='auto',      # auto (fastai's default: a GPU if there is one), cpu, cuda, cuda:N or mps
+        precision:str='auto',   # auto (bf16 on a GPU that has it, else fp16; fp32 on the CPU), fp32, fp16 or bf16: fastai's mixed precision
+        num_workers:int=None,   # DataLoader worker processes (default: 0 on the CPU; beside a GPU this process's share of the cores, at most 8)
+        deterministic:bool=False, # cuDNN's deterministic mode on a GPU (slower); CPU runs are reproducible anyway
+        nproc:int=None,         # train in this many processes on this machine (starts torchrun; one GPU each, or gloo on the CPU); --bs is per process
        ):
     "Train a Net on CIFAR-10 (or any folder-of-classes dataset) with fastai's one-cycle schedule."
+    if nproc is not None: return _torchrun(nproc, device, dict(locals()))
     from cifar_adv.train import fit_run
-    if resume: return _fit_guarded(Path(resume), lambda: fit_run(resume, resume=True, report=not no_report))
+    machine = dict(device=device, precision=precision, num_workers=num_workers, deterministic=deterministic)
+    if resume: return _fit_guarded(Path(resume), lambda: fit_run(resume, resume=True, report=not no_report, **machine))
     lr = _lr(lr)
     check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid)
     for k, v in dict(p_crop=p_crop, p_flip=p_flip, p_affine=p_affine, p_dropout=p_dropout).items():
@@ -65,7 +72,26 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
     return _fit_guarded(out, lambda: fit_run(out, arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=ls, aug=aug,
                 aug_probs=_probs(p_crop, p_flip, p_affine, p_dropout), data=data, seed=seed, n_train=n_train,
                 n_valid=n_valid, force=force, arch_kwargs=arch_kwargs, report=not no_report,
-                skip_bad=skip_bad))
+                skip_bad=skip_bad, **machine))
+
+def _torchrun(nproc:int, device:str, args:dict) -> int:
+    "Run this `fit` (without `--nproc`) in `nproc` processes under `torchrun --standalone` on this machine; its exit status."
+    import subprocess, inspect
+    check(nproc > 0, f"--nproc must be > 0, got {nproc}")
+    check(device in ('auto', 'cpu', 'cuda'), f"--device {device} with --nproc: pass auto, cpu or cuda (each process takes cuda:LOCAL_RANK)")
+    argv = []
+    for k, p in inspect.signature(fit).parameters.items():
+        v = args[k]
+        if k == 'nproc' or v == p.default or v is None: continue
+        argv += [f'--{k}'] if v is True else [] if v is False else [f'--{k}', str(v)]
+    if device != 'cpu':
+        import torch
+        if device == 'cuda' or torch.cuda.is_available():
+            check(torch.cuda.is_available(), "--device cuda: CUDA is not available on this machine")
+            check(nproc <= torch.cuda.device_count(), f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPU(s), one per process")
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'cifar_adv.cli', 'fit', *argv]
+    print('starting: ' + ' '.join(cmd[2:]), file=sys.stderr)
+    return subprocess.call(cmd)
 
 def _fit_guarded(out:Path, go) -> int:
     "Run a fit; on Ctrl-C say how to resume it."
@@ -76,6 +102,7 @@ def _fit_guarded(out:Path, go) -> int:
         if ck.is_file(): print(f"\ninterrupted; resume with: cifar-adv fit --resume {shlex.quote(str(out))}", file=sys.stderr)
         else: print("\ninterrupted before the first epoch finished: nothing to resume", file=sys.stderr)
         return 130
+    if os.environ.get('RANK', '0') != '0': return              # one summary for a distributed run: rank 0's
     print(f"{m['arch']}: {m['params']:,} params, RF {m['rf']}, {plural(m['epochs'], 'epoch')} in {m['fit_time_s']:.0f} s; "
           f"test accuracy {m['accuracy']:.4f} ({m['n_valid']} images, final weights)")
     print(f"run directory: {out}")
@@ -91,18 +118,22 @@ def lr_find(arch:str=RECIPE.arch, # architecture
             seed:int=RECIPE.seed, # random seed
             n_train:int=None,    # use a class-balanced subset of this many training images
             force:bool=False,    # write into an existing, non-empty folder
+            device:str='auto',   # auto, cpu, cuda, cuda:N or mps
+            precision:str='auto', # auto, fp32, fp16 or bf16
+            num_workers:int=None, # DataLoader worker processes (default: 0 on the CPU, a share of the cores beside a GPU)
            ):
     "Run fastai's learning-rate finder, save `lr_find.png` and print the suggested max lr."
-    from cifar_adv.train import find_lr, get_learner, check_out_dir
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.train import find_lr, get_learner, check_out_dir, resolve_precision, seed_run
+    from cifar_adv.data import load_arrays, get_dls, resolve_device
     from cifar_adv.models import create_model
-    from fastai.torch_core import set_seed
     create_model(arch)
+    dev = resolve_device(device); resolve_precision(precision, dev)
+    check(num_workers is None or num_workers >= 0, f"--num_workers must be >= 0, got {num_workers}")
     out = check_out_dir(Path(out) if out else _default_out(arch, '-lr-find'), force)
-    set_seed(seed)
-    dls = get_dls(load_arrays(data), bs=bs, aug=aug, n_train=n_train, n_valid=bs, seed=seed)
+    seed_run(seed, dev)
+    dls = get_dls(load_arrays(data), bs=bs, aug=aug, n_train=n_train, n_valid=bs, seed=seed, device=dev, num_workers=num_workers)
     out.mkdir(parents=True, exist_ok=True)
-    learn = get_learner(dls, arch, label_smoothing=ls, wd=wd, path=out)
+    learn = get_learner(dls, arch, label_smoothing=ls, wd=wd, path=out, precision=precision)
     lr = find_lr(learn, out)
     print(f"suggested lr (valley): {lr:.2e}")
     print(f"plot: {out/'lr_find.png'}")
@@ -127,12 +158,15 @@ def data(data:str=None,  # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fas
 def report(rundir:str,        # run directory written by `cifar-adv fit`
            data:str=None,     # dataset (default: the one the run used)
            n:int=10,          # how many misclassified images to show in the top-loss and GradCAM figures
+           device:str='auto', # auto (a GPU if there is one), cpu, cuda, cuda:N or mps
           ):
     "Write RUNDIR/report/: curves, per-class CSV, confusion matrix, most confused, top losses, GradCAM, report.md/html."
     check(n > 0, f"--n must be > 0, got {n}")
     from cifar_adv.report import make_report
+    from cifar_adv.data import resolve_device
+    resolve_device(device)
     print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
-    r = make_report(rundir, data=data, n=n)
+    r = make_report(rundir, data=data, n=n, device=device)
     print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 
 # %% ../nbs/06_cli.ipynb #9b17791d
@@ -178,9 +212,9 @@ def summary(arch:str=RECIPE.arch, # architecture name (see `cifar-adv archs`)
     print('  '.join(CHECK_COLS.values())); print(_checks_row(s['checks']))
 
 # %% ../nbs/06_cli.ipynb #a5da189f
-def _load_model(model:str):
+def _load_model(model:str, device:str='auto'):
     from cifar_adv.inference import Predictor
-    return Predictor.load(model)
+    return Predictor.load(model, device=device)
 
 def _fmt_row(r:dict, w:int) -> str:
     if r['error']: return f"{r['path']:<{w}}  {'ERROR':<12}  {'':>6}  {r['error']}"
@@ -194,6 +228,7 @@ def predict(model:str,                                                  # run di
             csv:bool=False,      # print CSV: path, label, prob, top-k labels and probs, note, error
             tta:bool=False,      # test-time augmentation: average with the mirrored image
             bs:int=64,           # batch size (64 was fastest on 2 CPU cores: bench/predict.py)
+            device:str='auto',   # auto (a GPU if there is one, else the CPU), cpu, cuda, cuda:N or mps; ONNX models run on the CPU
            ):
     "Classify images (any size or mode: converted to 32x32 RGB). Unreadable files get an error row; exit status 2 if any."
     import json as _json
@@ -201,7 +236,7 @@ def predict(model:str,                                                  # run di
     check(bs > 0, f"--bs must be > 0, got {bs}")
     check(not (json and csv), "choose one of --json and --csv")
     from cifar_adv.inference import predict_files
-    pred = _load_model(model)
+    pred = _load_model(model, device)
     rows = predict_files(pred, paths, topk=topk, bs=bs, tta=tta)
     if json:
         rows_out = [dict(r, topk=[dict(label=l, prob=p) for l, p in r['topk']]) for r in rows]
@@ -227,6 +262,7 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
              json:bool=False, # print JSON: accuracy, per_class (precision, recall, f1, support), confusion_matrix, n_images
              tta:bool=False,  # test-time augmentation: average with the mirrored image
              bs:int=64,       # batch size
+             device:str='auto', # auto (a GPU if there is one, else the CPU), cpu, cuda, cuda:N or mps; ONNX models run on the CPU
             ):
     "Accuracy and per-class figures of a model on the labelled images of a dataset's test/ split."
     import json as _json
@@ -237,7 +273,7 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
         check(mj.is_file(), "--data is required (the model has no metrics.json beside it naming its dataset)")
         from cifar_adv.data import recorded_data, resolve_data
         data = recorded_data(_json.loads(mj.read_text())['data']) or resolve_data()   # a committed run: trained elsewhere
-    r = _evaluate(_load_model(model), data, bs=bs, tta=tta)
+    r = _evaluate(_load_model(model, device), data, bs=bs, tta=tta)
     if json: print(_json.dumps(r, indent=2)); return
     w = max(map(len, r['per_class']))
     print(f"{'class':<{w}}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'support':>7}")
@@ -332,3 +368,5 @@ def main(argv:list|None=None) -> int:
 def cli():
     "Console-script wrapper: exit with `main`'s status."
     sys.exit(main())
+
+if __name__ == '__main__': cli()            # python -m cifar_adv.cli: what `fit --nproc` runs under torchrun
