@@ -35,7 +35,10 @@ SLOW_TESTS = {
     'test_models::test_rf_matches_gradient_measure[seed003]', 'test_models::test_rf_matches_gradient_measure[seed004]',
     'test_models::test_arch_contract[resnet18]', 'test_models::test_arch_contract[seed004]',
     'test_bench::test_bench_script_help[reference]',
-    'test_docs::test_pages'}
+    'test_docs::test_pages',
+    'test_distributed::test_torchrun_two_processes_one_run_directory', 'test_distributed::test_sigkill_of_the_job_then_resume_under_torchrun',
+    'test_distributed::test_two_nodes_on_loopback', 'test_device::test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device',
+    'test_device::test_gpu_check_runs_every_step_in_cpu_smoke_mode'}
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training, results/ re-evaluation, the docs, fresh cifar-adv processes (deselect with -m "not slow")')
