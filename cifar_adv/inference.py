@@ -45,8 +45,22 @@ class Predictor:
         self.size = int(meta['input_size'][-1])
         self.mean = np.array(meta['mean'], np.float32).reshape(1, 3, 1, 1)
         self.std = np.array(meta['std'], np.float32).reshape(1, 3, 1, 1)
-        self._fast = None
+        self._fast, self.device = None, 'cpu'
         if fmt == 'torch': self.model = model.eval()
+
+    def to(self, device=None) -> Predictor:
+        "Run on `device`: `auto` (a GPU if there is one, else Apple's MPS, else the CPU, as fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; ONNX models run on the CPU (onnxruntime's CPU provider)."
+        import torch
+        d = 'auto' if device is None else str(device).strip().lower()
+        if d == 'auto': d = 'cpu' if self.format != 'torch' else ('cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu')
+        if d == 'cpu': dev = torch.device('cpu')
+        else:
+            from cifar_adv.data import resolve_device      # fastai's import, only when a GPU is asked for
+            dev = resolve_device(d)
+        check(self.format == 'torch' or dev.type == 'cpu', f"--device {device}: {self.format} models run on the CPU here (onnxruntime's CPU provider)")
+        if self.format == 'torch': self.model, self._fast = self.model.to(dev), None
+        self.device = dev
+        return self
 
     def _runner(self):
         "The network as it runs here: BatchNorm folded into the convolutions (`torch.fx`), in `channels_last`."
@@ -114,8 +128,13 @@ class Predictor:
     def load(cls,
              path,               # a run directory (its safe format), model.safetensors, export.pkl or an .onnx file
              warn:bool=True,     # print `PICKLE_WARNING` on stderr when loading a pickle
+             device:str='cpu',   # where it runs: auto, cpu, cuda, cuda:N or mps (`to`)
             ) -> Predictor:
-        "Load from a run directory (its safe format), `model.safetensors`, `export.pkl` or `.onnx`."
+        "Load from a run directory (its safe format), `model.safetensors`, `export.pkl` or `.onnx`, onto `device`."
+        return cls._load(path, warn).to(device)
+
+    @classmethod
+    def _load(cls, path, warn:bool=True) -> Predictor:
         p = Path(path)
         check(p.exists(), f"model not found: {p}")
         if p.is_dir():
@@ -144,7 +163,8 @@ class Predictor:
             return self.model.run(None, {self.model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
         import torch
         with torch.inference_mode():
-            return self._runner()(torch.from_numpy(x).contiguous(memory_format=torch.channels_last)).float().numpy()
+            x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
+            return self._runner()(x).float().cpu().numpy()
 
     def predict_proba(self,
                       images,           # what `preprocess` takes

@@ -21,8 +21,8 @@ from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner',
-           'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'rank0_first', 'unwrap',
+__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner', 'launched',
+           'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap',
            'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
            'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
            'StopOnNaN', 'export_learner', 'save_weights', 'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
@@ -68,9 +68,13 @@ def get_learner(dls,                                      # the `DataLoaders` (`
     return learn
 
 # %% ../nbs/05_train.ipynb #f169f619
+def launched() -> bool:
+    "Started by `torchrun` (which sets `$RANK`, `$WORLD_SIZE` and `$MASTER_ADDR`): a process group to join, even one of a single process, as fastai's `distrib_ctx` has it."
+    return all(k in os.environ for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR'))
+
 def init_distrib(device, timeout_s:int=1800) -> str|None:
-    "Join the process group `torchrun` describes (`$WORLD_SIZE` > 1), NCCL on CUDA and gloo otherwise, with a bounded timeout; the backend, or None for a single process."
-    if num_distrib() <= 1: return None
+    "Join the process group `torchrun` describes, NCCL on CUDA and gloo otherwise, with a bounded timeout; the backend, or None when not launched by torchrun."
+    if not launched(): return None
     import datetime, torch.distributed as td
     if not td.is_initialized():
         if torch.device(device).type == 'cuda': torch.cuda.set_device(device)
@@ -79,7 +83,7 @@ def init_distrib(device, timeout_s:int=1800) -> str|None:
     return td.get_backend()
 
 def _distributed() -> bool:
-    return num_distrib() > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 def barrier():
     "Wait for every process (a no-op for one)."
@@ -103,6 +107,17 @@ def all_gather_tensor(t:torch.Tensor) -> list:
     res = [torch.empty_like(t) for _ in range(torch.distributed.get_world_size())]
     torch.distributed.all_gather(res, t)
     return [float(v) for v in res]
+
+@contextlib.contextmanager
+def alone():
+    "A step that rank 0 takes alone (lr_find, the report) as one process: fastai reads `$WORLD_SIZE` to decide whether to gather across processes (`maybe_gather`, in `get_preds` and the metrics), and would wait for the others."
+    old = {k: os.environ.get(k) for k in ('WORLD_SIZE', 'RANK')}
+    if launched(): os.environ.update(WORLD_SIZE='1', RANK='0')
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 def rank0_first(func, *args, **kwargs):
     "`func(*args, **kwargs)` in each machine's first process (local rank 0), then in the others, which then find its cache: like fastai's `rank0_first`, without the throwaway `Learner` it puts in `distrib_ctx`."
@@ -139,7 +154,7 @@ def weights_digest(model) -> str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/05_train.ipynb #d15c0c01
-from fastai.distributed import DistributedDL
+from fastai.distributed import DistributedDL, DistributedTrainer
 
 class DistributedDLOnCPU(DistributedDL):
     "fastai's `DistributedDL`, broadcasting rank 0's batch order as a CPU tensor: fastai's `.cuda()` there (for NCCL) fails without CUDA; gloo takes CPU tensors."
@@ -150,13 +165,16 @@ class DistributedDLOnCPU(DistributedDL):
 
 @contextlib.contextmanager
 def distributed(learn:Learner, device):
-    "fastai's `learn.distrib_ctx` for a run on `device` (nothing for one process): `SyncBatchNorm` on GPUs only; without CUDA, Accelerate's `cpu=True` and `DistributedDLOnCPU`, fastai's two CUDA assumptions, worked around here only."
+    "fastai's `learn.distrib_ctx` for a run on `device` (nothing without torchrun): `SyncBatchNorm` on GPUs only; without CUDA, Accelerate's `cpu=True` and `DistributedDLOnCPU`, fastai's two CUDA assumptions, worked around here only."
     if not _distributed(): yield learn; return
     cuda = torch.device(device).type == 'cuda'
-    with learn.distrib_ctx(sync_bn=cuda, **({} if cuda else dict(cpu=True))):
-        if not cuda:
-            learn.distributed_trainer._wrap_dl = lambda dl: dl if isinstance(dl, DistributedDL) else DistributedDLOnCPU(dl, device=torch.device(device))
-        yield learn
+    try:
+        with learn.distrib_ctx(sync_bn=cuda, **({} if cuda else dict(cpu=True))):
+            if not cuda:
+                learn.distributed_trainer._wrap_dl = lambda dl: dl if isinstance(dl, DistributedDL) else DistributedDLOnCPU(dl, device=torch.device(device))
+            yield learn
+    finally:   # fastai leaves its DistributedTrainer (and Accelerator, which cannot be pickled by `export`) in a 1-process run
+        learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, DistributedTrainer)])
 
 # %% ../nbs/05_train.ipynb #a35e9757
 def save_checkpoint(learn:Learner, dest) -> Path:
@@ -438,7 +456,9 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                         precision=cfg['precision'], **arch_kwargs)
     if not show_progress: learn.remove_cb(learn.progress)
     if cfg['lr'] == 'find':                        # once, by rank 0 (alone), for every process
-        lr = broadcast(find_lr(learn, out) if rank0 else None)
+        if rank0:
+            with alone(): lr = find_lr(learn, out)
+        lr = broadcast(lr if rank0 else None)
         if rank0: print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
         cfg.update(lr=lr, lr_find=lr); _write_run(out, cfg)         # a resume uses the same lr
     lr, log = cfg['lr'], _run_log(st, t0)
@@ -465,7 +485,7 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
                    precision=learn.precision, deterministic=bool(cfg.get('deterministic')), world_size=world,
-                   effective_bs=cfg['bs'] * world, backend=torch.distributed.get_backend() if world > 1 else None,
+                   effective_bs=cfg['bs'] * world, backend=torch.distributed.get_backend() if _distributed() else None,
                    weights_digests=digests,
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
@@ -507,7 +527,7 @@ def fit_run(out,                                   # the run directory: a new on
     dev = resolve_device(device)                   # a device this machine lacks fails here, before anything
     resolve_precision(precision, dev)
     check(num_workers is None or num_workers >= 0, f"num_workers must be >= 0, got {num_workers}")
-    joined = num_distrib() > 1 and not torch.distributed.is_initialized()
+    joined = launched() and not torch.distributed.is_initialized()
     init_distrib(dev)                              # under torchrun: join the others
     if resume:
         cfg, st = _resumable_everywhere(out)       # the run's own settings, from run.json
@@ -530,7 +550,7 @@ def fit_run(out,                                   # the run directory: a new on
     metrics = _train_and_write(out, cfg, arrs, st, t0, show_progress, command, cbs)
     if report and not rank_distrib():
         from cifar_adv.report import make_report
-        r = make_report(out, device=dev)
+        with alone(): r = make_report(out, device=dev)
         metrics = json.loads((out/'metrics.json').read_text())
         print(f"report: {r['out']/'report.html'} ({r['time_s']:.0f} s)")
     barrier()                                      # the others wait until rank 0 has written everything
