@@ -38,7 +38,7 @@ SLOW_TESTS = {
     'test_docs::test_pages',
     'test_distributed::test_torchrun_two_processes_one_run_directory', 'test_distributed::test_sigkill_of_the_job_then_resume_under_torchrun',
     'test_distributed::test_two_nodes_on_loopback', 'test_device::test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device',
-    'test_device::test_gpu_check_runs_every_step_in_cpu_smoke_mode'}
+    'test_device::test_gpu_check_runs_every_step_in_cpu_smoke_mode', 'test_distributed::test_divergence_stops_every_process_with_one_message'}
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training, results/ re-evaluation, the docs, fresh cifar-adv processes (deselect with -m "not slow")')
