@@ -127,3 +127,11 @@ def test_two_nodes_on_loopback(sample, tmp_path):
     assert [r[0] for r in res] == [0, 0], res[0][2][-3000:] + res[1][2][-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert m['world_size'] == 2 and len(set(m['weights_digests'])) == 1 and files(out) == FILES
+
+def test_divergence_stops_every_process_with_one_message(sample, tmp_path):
+    out = tmp_path/'nan'
+    r = torchrun(*FIT, '--epochs', 2, '--data', sample, '--out', out, '--lr', '1e30')
+    lines = [l for l in r.stderr.splitlines() if l.startswith('cifar-adv: error: ')]
+    assert r.returncode != 0 and len(lines) == 2 and lines[0] == lines[1], r.stderr[-3000:]
+    assert 'training diverged' in lines[0] and 'of 2; nothing was saved' in lines[0]
+    assert not (out/'export.pkl').exists() and not (out/'models'/'checkpoint.pth').exists()
