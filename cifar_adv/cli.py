@@ -84,11 +84,13 @@ def _torchrun(nproc:int, device:str, args:dict) -> int:
         v = args[k]
         if k == 'nproc' or v == p.default or v is None: continue
         argv += [f'--{k}'] if v is True else [] if v is False else [f'--{k}', str(v)]
-    if device != 'cpu':
-        import torch
-        if device == 'cuda' or torch.cuda.is_available():
-            check(torch.cuda.is_available(), "--device cuda: CUDA is not available on this machine")
-            check(nproc <= torch.cuda.device_count(), f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPU(s), one per process")
+    prec = str(args['precision']).lower()
+    check(prec in ('auto', 'fp32', 'fp16', 'bf16'), f"--precision must be auto, fp32, fp16 or bf16, got {args['precision']!r}")
+    import torch                                   # the checks each process would make, made once, before torchrun starts
+    cuda = device != 'cpu' and torch.cuda.is_available()
+    check(cuda or device != 'cuda', "--device cuda: CUDA is not available on this machine")
+    check(cuda or prec in ('auto', 'fp32'), f"--precision {prec} needs a CUDA device (fastai's mixed precision autocasts on CUDA)")
+    if cuda: check(nproc <= torch.cuda.device_count(), f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPU(s), one per process")
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'cifar_adv.cli', 'fit', *argv]
     print('starting: ' + ' '.join(cmd[2:]), file=sys.stderr)
     return subprocess.call(cmd)
