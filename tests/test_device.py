@@ -15,7 +15,10 @@ NO_CUDA = not torch.cuda.is_available()
     (['--precision', 'bf16', '--device', 'cpu'], '--precision bf16 needs a CUDA device'),
     (['--precision', 'fp8'], "--precision must be auto, fp32, fp16 or bf16, got 'fp8'"),
     (['--num_workers', '-1'], 'num_workers must be >= 0, got -1'),
-], ids=['cuda', 'cuda:7', 'tpu', 'fp16-on-cpu', 'bf16-on-cpu', 'fp8', 'workers'])
+    (['--nproc', '0'], '--nproc must be > 0, got 0'),
+    (['--nproc', '2', '--device', 'cuda'], '--device cuda: CUDA is not available on this machine'),
+    (['--nproc', '2', '--precision', 'bf16'], '--precision bf16 needs a CUDA device'),
+], ids=['cuda', 'cuda:7', 'tpu', 'fp16-on-cpu', 'bf16-on-cpu', 'fp8', 'workers', 'nproc-0', 'nproc-cuda', 'nproc-bf16'])
 def test_bad_device_or_precision_one_line_exit_2_nothing_written(args, msg, tmp_path, sample, capsys):
     from cifar_adv.cli import main
     out = tmp_path/'run'
