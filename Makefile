@@ -7,14 +7,14 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: help install fit test test-fast lint docs export clean-nbs readme check
 
-install: $(VENV)/.installed  ## the virtual environment: the package, editable, with its dev tools
+install: $(VENV)/.installed  ## the virtual environment: the package, editable, with its dev tools and the tune extra (Ray Tune, Optuna)
 
 # torch is pinned first: pip takes this exact build from the local wheel store here (an unpinned torch pulls several GB)
 $(VENV)/.installed: settings.ini setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,tune]"
 	touch $@
 
 fit: install             ## train: make fit ARGS="--epochs 60 --data PATH"

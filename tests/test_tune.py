@@ -1,0 +1,133 @@
+"""`cifar-adv tune` (issue 23): sweeps on Ray Tune over `fit_run`. Each sweep runs the CLI in a fresh process, as a user does,
+on the 200 sample images (2 epochs of advnet_s, batch 16: a few seconds a trial)."""
+import os, sys, csv, json, glob, signal, subprocess, time
+from pathlib import Path
+import pytest
+from conftest import run_cli, cli_cmd, CLI
+
+FAST = ['--arch', 'advnet_s', '--epochs', '2', '--bs', '16', '--seed', '0']
+
+def read_csv(p) -> list: return list(csv.DictReader(open(p)))
+
+def trial_states(out:Path) -> dict:
+    "Ray Tune's status of each trial in the sweep's experiment state, {trial_id: status} (empty before the first save)."
+    files = glob.glob(str(out/'tune'/'experiment_state-*.json'))
+    if not files: return {}
+    try: data = json.loads(Path(files[0]).read_text())
+    except ValueError: return {}                    # caught mid-write
+    return {(t := json.loads(s))['trial_id']: t['status'] for s, _ in data['trial_data']}
+
+@pytest.fixture(scope='module')
+def sweep(tmp_path_factory, sample):
+    "4 trials of 2 epochs, 2 at a time: the baseline and 3 random draws."
+    out = tmp_path_factory.mktemp('tune')/'sweep'
+    r = run_cli('tune', '--out', out, '--trials', 4, '--concurrency', 2, '--data', sample, *FAST,
+                '--space', 'lr=log:1e-3:3e-2,wd=log:1e-3:0.1,act=relu|silu,p_flip=0:0.5')
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out, r
+
+def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
+    out, r = sweep
+    rows = read_csv(out/'trials.csv')
+    assert len(rows) == 4 and [row['kind'] for row in rows] == ['baseline', 'search', 'search', 'search']
+    assert list(rows[0])[:7] == ['trial', 'kind', 'status', 'epochs_run', 'accuracy', 'wall_time_s', 'stopped_early']
+    for row in rows:                                # what the trial's own run directory says it trained with
+        run = json.loads((out/'runs'/row['trial']/'run.json').read_text())
+        assert (float(row['lr']), float(row['wd']), row['act'], float(row['p_flip'])) == \
+               (run['lr'], run['wd'], run['arch_kwargs']['act'], run['aug_probs']['flip']), row
+        assert (run['arch'], run['epochs'], run['seed'], run['bs']) == ('advnet_s', 2, 0, 16)
+        epochs = read_csv(out/'runs'/row['trial']/'metrics.csv')
+        assert row['status'] == 'done' and int(row['epochs_run']) == len(epochs)
+        assert float(row['accuracy']) == float(epochs[-1]['accuracy']) and float(row['wall_time_s']) > 0
+    base = rows[0]
+    assert (float(base['lr']), float(base['wd']), base['act'], float(base['p_flip'])) == (0.01, 0.05, 'relu', 0.5)
+    assert len({row['lr'] for row in rows}) == 4    # each random draw is its own
+    assert (out/'accuracy.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and (out/'accuracy.png').stat().st_size > 10_000
+    assert 'Warning' not in r.stderr and 'Configuration for experiment' not in r.stdout, r.stderr[-2000:]
+    assert 'best: trial' in r.stdout and 'reproduce it with: OMP_NUM_THREADS=1 cifar-adv fit' in r.stdout
+
+def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
+    out, _ = sweep
+    best, rows = json.loads((out/'best.json').read_text()), read_csv(out/'trials.csv')
+    full = [row for row in rows if int(row['epochs_run']) == 2]
+    assert best['complete'] and best['accuracy'] == max(float(row['accuracy']) for row in full)
+    if rows[0]['epochs_run'] == '2':                # the baseline ran every epoch (ASHA may stop it when it is not first at a rung)
+        assert best['baseline_accuracy'] == float(rows[0]['accuracy'])
+        assert best['gain_over_baseline'] == best['accuracy'] - best['baseline_accuracy']
+    else: assert 'baseline_accuracy' not in best and 'gain_over_baseline' not in best
+    assert best['command'].startswith('OMP_NUM_THREADS=1 cifar-adv fit --arch advnet_s --epochs 2 ')
+    env = {**os.environ, 'PATH': f"{CLI.parent}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run(['bash', '-c', best['command'] + f" --out {tmp_path/'again'} --no_report"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path/'again'/'metrics.json').read_text())['accuracy'] == best['accuracy']
+    # every epoch's losses too, bit for bit
+    assert read_csv(tmp_path/'again'/'metrics.csv') == read_csv(out/'runs'/best['best']/'metrics.csv')
+
+def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
+    "Three identical good trials, then one with a learning rate far too low: at ASHA's first rung (epoch 1) it is below the others, and stopped."
+    out = tmp_path/'asha'
+    r = run_cli('tune', '--out', out, '--trials', 4, '--concurrency', 2, '--data', sample, *FAST, '--space', 'lr=log:1e-8:1e-1',
+                '--points', 'lr=0.01;lr=0.01;lr=0.01;lr=1e-7', '--no_baseline', '--scheduler', 'asha')
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = read_csv(out/'trials.csv')
+    assert [float(row['lr']) for row in rows] == [0.01, 0.01, 0.01, 1e-7] and {row['kind'] for row in rows} == {'point'}
+    bad, good = rows[3], rows[:3]
+    first_epoch = lambda row: float(read_csv(out/'runs'/row['trial']/'metrics.csv')[0]['accuracy'])
+    assert first_epoch(bad) < first_epoch(good[0])  # the case is as constructed
+    assert (bad['epochs_run'], bad['stopped_early'], bad['status']) == ('1', 'True', 'done')
+    assert all((row['epochs_run'], row['stopped_early']) == ('2', 'False') for row in good)
+    assert not (out/'runs'/bad['trial']/'metrics.json').exists()      # fit_run never reached its end
+    assert f"trial {bad['trial']} stopped early" in r.stdout
+
+def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, sample):
+    out = tmp_path/'killed'
+    p = subprocess.Popen(cli_cmd('tune', '--out', out, '--trials', 4, '--concurrency', 1, '--cpus', 1, '--data', sample,
+                                 *FAST, '--space', 'lr=log:1e-3:3e-2', '--scheduler', 'none'),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and 'TERMINATED' not in trial_states(out).values() and p.poll() is None: time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGKILL)                # the driver and the Ray it started
+    p.wait()
+    states = trial_states(out)
+    done = sorted(t for t, s in states.items() if s == 'TERMINATED')
+    assert done and len(done) < 4, states
+    stamps = {t: (out/'runs'/t/'metrics.json').stat().st_mtime_ns for t in done}
+    assert not (out/'trials.csv').exists()
+    r = run_cli('tune', '--resume', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'resuming' in r.stdout
+    rows = read_csv(out/'trials.csv')
+    assert len(rows) == 4 and all((row['status'], row['epochs_run']) == ('done', '2') for row in rows)
+    assert {t: (out/'runs'/t/'metrics.json').stat().st_mtime_ns for t in done} == stamps     # not run again
+    for t in done: assert f"trial {t} finished" not in r.stdout
+    assert json.loads((out/'best.json').read_text())['complete']
+
+@pytest.mark.parametrize('args, msg', [
+    (['--space', 'momentum=0.9:0.99'], "unknown parameter 'momentum'"),
+    (['--space', 'lr=1e-2:1e-2'], 'is an empty range'),
+    (['--space', 'lr=log:3e-2:1e-3'], 'is a reversed range'),
+    (['--space', 'p_flip=0:1.5'], 'a probability p_flip=1.5 is outside [0, 1]'),
+    (['--space', 'act=relu|tanh'], "unknown activation 'tanh'"),
+    (['--points', 'lr=0.01'], '--points: trial 1 gives no value for'),
+    (['--trials', '0'], '--trials must be > 0'),
+    (['--scheduler', 'hyperband'], 'choose asha or none'),
+    (['--address', '127.0.0.1:1'], 'no Ray cluster answers there'),
+    (['--resume', 'nowhere'], 'no sweep.json'),
+])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, sample, args, msg):
+    r = run_cli('tune', '--out', 'sweep', '--data', sample, *args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('cifar-adv: error: ') and msg in lines[0], r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+def test_without_ray_one_line_naming_the_extra_and_help_imports_no_ray(tmp_path):
+    code = ("import sys\nsys.modules['ray'] = None\nfrom cifar_adv.cli import main\n"
+            "sys.exit(main(['tune', '--out', 'sweep']))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == 'cifar-adv: error: the tune verb needs Ray Tune: pip install -e ".[tune]" in the repo (make install does it)'
+    assert list(tmp_path.iterdir()) == []
+    code = ("import sys\nfrom cifar_adv.cli import main\nmain(['--help'])\n"
+            "try: main(['tune', '--help'])\nexcept SystemExit: pass\nprint('ray' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.stdout.strip().endswith('False') and '--space' in r.stdout and 'tune' in r.stdout
