@@ -320,7 +320,7 @@ def export(rundir:str,               # run directory, or a model file (model.saf
         print(f"wrote {dest} (from {pred.source}); int8, calibrated on {r['n_calib']} training images of {r['data']} (seed {seed})")
 
 
-# %% ../nbs/06_cli.ipynb #2d1dc36d
+# %% ../nbs/06_cli.ipynb #f3b0afae
 def tune(out:str=None,          # sweep folder SWEEPDIR (default: runs/<timestamp>-<arch>-tune)
          arch:str='advnet_s',   # architecture (`cifar-adv archs` lists them)
          epochs:int=8,          # epochs per trial (each trial is a one-cycle fit of this length)
