@@ -417,4 +417,6 @@ def cli():
     "Console-script wrapper: exit with `main`'s status."
     sys.exit(main())
 
-if __name__ == '__main__': cli()            # python -m cifar_adv.cli: what `fit --nproc` runs under torchrun
+# %% ../nbs/06_cli.ipynb #5e1f0a7c
+#| eval: false
+if __name__ == '__main__': cli()            # python -m cifar_adv.cli: what `fit --nproc` runs under torchrun (not run in a notebook, whose __name__ is __main__ too)
