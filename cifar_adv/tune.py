@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_tune.ipynb #0cee84f6
 from __future__ import annotations
-import os, json, math, shlex, socket, shutil, csv, io, contextlib, tempfile
+import os, json, math, shlex, socket, shutil, csv, io, contextlib, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from .core import CifarAdvError, check, one_line, plural, atomic_write_text, RECIPE
@@ -438,6 +438,9 @@ def _tuner(sweep:dict, restore:bool=False):
     if sweep['search'] == 'optuna':
         import optuna
         from ray.tune.search.optuna import OptunaSearch
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # the baseline may lie outside a range the user gave: it still runs, as the reference, which Optuna warns about
+        warnings.filterwarnings('ignore', message=r'Fixed parameter \S+ with value .* is out of range', category=UserWarning)
         searcher = OptunaSearch(points_to_evaluate=sweep['points'] or None, sampler=optuna.samplers.TPESampler(seed=sweep['seed']))
     else:
         from ray.tune.search import BasicVariantGenerator
