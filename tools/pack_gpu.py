@@ -8,7 +8,8 @@ and the rest. This writes:
   and torch's own dependencies, downloaded with `pip download --no-deps --python-version 3.12 --only-binary=:all:` for
   CPython 3.12 on manylinux x86_64 (binary wheels such as numpy, opencv-python-headless, albucore's stringzilla and
   simsimd for that platform; pure-Python ones as they are), at the versions installed here, except torchvision, which
-  must match the GPU machine's torch (--torchvision);
+  must match the GPU machine's torch (--torchvision); a pure-Python distribution published only as an sdist (grad-cam
+  1.5.7, ttach) is built into a py3-none-any wheel here with `pip wheel --no-deps`;
 - gpu_pack/cifar10_subset.tgz: the first --n-train training and --n-test test PNGs of each class of the real CIFAR-10
   archive, in its own layout (train/<class>/, test/<class>/), copied without decoding: `--data` takes it like the full set;
 - gpu_pack/run.sh: installs, into gpu_pack/site (never over the machine's own packages), each wheel whose distribution
@@ -67,13 +68,21 @@ def needed() -> dict:
     return dict(sorted(dists.items(), key=lambda kv: kv[0].lower()))
 
 def download(dists:dict, dest:Path):
+    "Each distribution's wheel for CPython 3.12 on manylinux x86_64; a pure-Python one published only as an sdist (grad-cam, ttach) is built into a wheel here."
     dest.mkdir(parents=True, exist_ok=True)
-    pins = [f'{k}=={v["version"]}' for k, v in dists.items()]
-    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--python-version', '3.12', '--implementation', 'cp',
-           '--abi', 'cp312', '--abi', 'abi3', '--abi', 'none', '--only-binary=:all:', '--dest', str(dest), '-q',
-           *[x for p in PLATFORMS + ['any'] for x in ('--platform', p)], *pins]
-    print('pip download ' + ' '.join(pins), file=sys.stderr)
-    subprocess.run(cmd, check=True)
+    plat = [x for p in PLATFORMS + ['any'] for x in ('--platform', p)]
+    for k, v in dists.items():
+        pin = f'{k}=={v["version"]}'
+        r = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--python-version', '3.12', '--implementation', 'cp',
+                            '--abi', 'cp312', '--abi', 'abi3', '--abi', 'none', '--only-binary=:all:', '--dest', str(dest), '-q',
+                            *plat, pin], capture_output=True, text=True)
+        if r.returncode and not v['binary']:
+            r = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--wheel-dir', str(dest), '-q', pin],
+                               capture_output=True, text=True)
+            how = 'built from its sdist'
+        else: how = 'downloaded'
+        if r.returncode: sys.exit(f"pack_gpu: no wheel of {pin} for CPython 3.12 manylinux x86_64: {r.stderr.strip().splitlines()[-1]}")
+        print(f"{pin}: {how}", file=sys.stderr)
 
 def subset(src:Path, dest:Path) -> dict:
     "The first n PNGs of each class of each split of `src` (sorted names), streamed into `dest` without decoding."
