@@ -6,7 +6,7 @@
 from __future__ import annotations
 import cv2
 import numpy as np
-import cifar_adv.core  # sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported
+import cifar_adv.core  # noqa: F401 (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
 from .core import check, RECIPE
 import albumentations as albu
 import torch

@@ -5,7 +5,7 @@
 # %% ../nbs/00_core.ipynb #f5c0a959
 from __future__ import annotations
 import os, tempfile, contextlib
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict  # noqa: F401 (asdict: the recipe as a dict, shown below)
 from pathlib import Path
 
 # %% auto #0

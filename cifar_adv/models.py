@@ -6,7 +6,7 @@
 from __future__ import annotations
 from functools import partial
 import inspect
-import torch
+import torch  # noqa: F401 (the notebook's examples use it)
 from torch import nn
 from .core import check, RECIPE
 
