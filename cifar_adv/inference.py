@@ -50,15 +50,18 @@ class Predictor:
 
     def to(self, device=None) -> Predictor:
         "Run on `device`: `auto` (a GPU if there is one, else Apple's MPS, else the CPU, as fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; ONNX models run on the CPU (onnxruntime's CPU provider)."
-        import torch
         d = 'auto' if device is None else str(device).strip().lower()
-        if d == 'auto': d = 'cpu' if self.format != 'torch' else ('cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu')
+        if self.format != 'torch':                         # onnxruntime: no torch import, so an ONNX model starts fast
+            check(d in ('auto', 'cpu'), f"--device {device}: {self.format} models run on the CPU here (onnxruntime's CPU provider)")
+            self.device = 'cpu'
+            return self
+        import torch
+        if d == 'auto': d = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
         if d == 'cpu': dev = torch.device('cpu')
         else:
             from cifar_adv.data import resolve_device      # fastai's import, only when a GPU is asked for
             dev = resolve_device(d)
-        check(self.format == 'torch' or dev.type == 'cpu', f"--device {device}: {self.format} models run on the CPU here (onnxruntime's CPU provider)")
-        if self.format == 'torch': self.model, self._fast = self.model.to(dev), None
+        self.model, self._fast = self.model.to(dev), None
         self.device = dev
         return self
 
