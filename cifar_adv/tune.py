@@ -320,7 +320,7 @@ def best_trial(rows:list, sweep:dict, trials:list) -> dict:
 def plot_trials(rows:list, sweep:dict, dest:Path):
     "`accuracy.png`: each trial's final accuracy against each searched parameter (log axes for log ranges); trials stopped early are hollow, the baseline is a star."
     import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt, matplotlib.ticker
     from cifar_adv.core import atomic_path
     space = sweep['space']
     n = len(space); ncol = min(4, n); nrow = math.ceil(n / ncol)
@@ -334,7 +334,9 @@ def plot_trials(rows:list, sweep:dict, dest:Path):
             ax.scatter([x], [r['accuracy']], marker='*' if r['kind'] == 'baseline' else 'o', s=90 if r['kind'] == 'baseline' else 30,
                        facecolors='C1' if r['kind'] == 'baseline' else ('C0' if full else 'none'), edgecolors='C1' if r['kind'] == 'baseline' else 'C0')
         if d['choices'] is not None: ax.set_xticks(range(len(d['choices']))); ax.set_xticklabels([str(c) for c in d['choices']])
-        elif d['log']: ax.set_xscale('log')
+        elif d['log']:
+            ax.set_xscale('log')
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())    # the decades only: minor labels collide
         ax.set_xlabel(name); ax.grid(alpha=0.3)
     for ax in axes[:, 0]: ax.set_ylabel('final accuracy')
     for ax in list(axes.flat)[n:]: ax.axis('off')
@@ -487,7 +489,7 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
         f = out/'sweep.json'
         check(f.is_file(), f"{out} has no sweep.json: not a sweep folder written by cifar-adv tune")
         from ray.tune import Tuner
-        check(Tuner.can_restore(str(out/'tune')), f"{out}/tune holds no Ray Tune experiment state to resume")
+        check(Tuner.can_restore(str((out/'tune').absolute())), f"{out}/tune holds no Ray Tune experiment state to resume")
         sweep = json.loads(f.read_text())
         sweep['out'] = str(out.absolute())         # the folder may have moved
         check_address(address)

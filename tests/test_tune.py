@@ -93,7 +93,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, sample
     assert done and len(done) < 4, states
     stamps = {t: (out/'runs'/t/'metrics.json').stat().st_mtime_ns for t in done}
     assert not (out/'trials.csv').exists()
-    r = run_cli('tune', '--resume', out)
+    r = run_cli('tune', '--resume', out.name, cwd=tmp_path)     # a relative SWEEPDIR, as a user types it
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resuming' in r.stdout
     rows = read_csv(out/'trials.csv')
