@@ -265,16 +265,17 @@ def _error_line(trial) -> str:
     return lines[-1] if lines else 'failed'
 
 def trials_table(trials:list, sweep:dict) -> list:
-    "One row per trial: its kind (baseline, point, search), Ray's status, epochs run, final accuracy, wall time, stopped early or not, and its parameters as `fit_run` used them (its `run.json`)."
+    "One row per trial: its kind (baseline, point, search), Ray's status, epochs run and final accuracy (its `metrics.csv`), wall time, stopped early or not, and its parameters as `fit_run` used them (its `run.json`)."
     rows, n_fixed = [], sweep['n_fixed']
     for i, t in enumerate(trials):
-        m = t.last_result or {}
-        run_json = Path(sweep['out'])/'runs'/t.trial_id/'run.json'
-        used = _used_params(json.loads(run_json.read_text()), sweep) if run_json.is_file() else dict(t.config)
-        n = int(m.get('training_iteration') or 0)
+        m, run = t.last_result or {}, Path(sweep['out'])/'runs'/t.trial_id
+        used = _used_params(json.loads((run/'run.json').read_text()), sweep) if (run/'run.json').is_file() else dict(t.config)
+        # what the trial trained, from its run directory (Tune's last result may predate a resume that found the trial done)
+        epochs = list(csv.DictReader(open(run/'metrics.csv'))) if (run/'metrics.csv').is_file() else []
+        n, acc = (len(epochs), float(epochs[-1]['accuracy'])) if epochs else (int(m.get('training_iteration') or 0), m.get('accuracy'))
         status = {'TERMINATED': 'done', 'ERROR': 'error'}.get(t.status, 'unfinished' if n else 'not run')
         kind = 'baseline' if i == 0 and sweep['baseline'] else 'point' if i < n_fixed else 'search'
-        rows.append(dict(trial=t.trial_id, kind=kind, status=status, epochs_run=n, accuracy=m.get('accuracy'),
+        rows.append(dict(trial=t.trial_id, kind=kind, status=status, epochs_run=n, accuracy=acc,
                          wall_time_s=round(m['time_total_s'], 1) if 'time_total_s' in m else None,
                          stopped_early=status == 'done' and n < sweep['epochs'],
                          **{k: used.get(k) for k in sweep['space']},

@@ -17,17 +17,34 @@ def trial_states(out:Path) -> dict:
     except ValueError: return {}                    # caught mid-write
     return {(t := json.loads(s))['trial_id']: t['status'] for s, _ in data['trial_data']}
 
+def _stamps(run:Path) -> dict:
+    "When each file of a trial's run directory was last written (a trial run again rewrites run.json and metrics.csv)."
+    return {str(f.relative_to(run)): f.stat().st_mtime_ns for f in sorted(run.rglob('*')) if f.is_file()}
+
 @pytest.fixture(scope='module')
 def sweep(tmp_path_factory, sample):
-    "4 trials of 2 epochs, 2 at a time: the baseline and 3 random draws."
-    out = tmp_path_factory.mktemp('tune')/'sweep'
-    r = run_cli('tune', '--out', out, '--trials', 4, '--concurrency', 2, '--data', sample, *FAST,
-                '--space', 'lr=log:1e-3:3e-2,wd=log:1e-3:0.1,act=relu|silu,p_flip=0:0.5')
+    """4 trials of 2 epochs, 2 at a time (the baseline and 3 random draws), killed with SIGKILL once a trial has finished,
+    then resumed with `--resume`: what the tests below check is the resumed sweep's."""
+    tmp = tmp_path_factory.mktemp('tune')
+    out, log = tmp/'sweep', tmp/'first.log'
+    with open(log, 'w') as f:
+        p = subprocess.Popen(cli_cmd('tune', '--out', out, '--trials', 4, '--concurrency', 2, '--data', sample, *FAST,
+                                     '--space', 'lr=log:1e-3:3e-2,wd=log:1e-3:0.1,act=relu|silu,p_flip=0:0.5'),
+                             stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 300
+        while time.time() < deadline and 'TERMINATED' not in trial_states(out).values() and p.poll() is None: time.sleep(0.5)
+        os.killpg(p.pid, signal.SIGKILL)            # the driver and the Ray it started
+        p.wait()
+    states = trial_states(out)
+    done = sorted(t for t, st in states.items() if st == 'TERMINATED')
+    stamps = {t: _stamps(out/'runs'/t) for t in done}
+    trials_csv_before = (out/'trials.csv').exists()
+    r = run_cli('tune', '--resume', out.name, cwd=tmp)     # a relative SWEEPDIR, as a user types it
     assert r.returncode == 0, r.stderr[-3000:]
-    return out, r
+    return dict(out=out, r=r, first_log=log.read_text(), states=states, done=done, stamps=stamps, trials_csv_before=trials_csv_before)
 
 def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
-    out, r = sweep
+    out, r = sweep['out'], sweep['r']
     rows = read_csv(out/'trials.csv')
     assert len(rows) == 4 and [row['kind'] for row in rows] == ['baseline', 'search', 'search', 'search']
     assert list(rows[0])[:7] == ['trial', 'kind', 'status', 'epochs_run', 'accuracy', 'wall_time_s', 'stopped_early']
@@ -43,11 +60,12 @@ def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
     assert (float(base['lr']), float(base['wd']), base['act'], float(base['p_flip'])) == (0.01, 0.05, 'relu', 0.5)
     assert len({row['lr'] for row in rows}) == 4    # each random draw is its own
     assert (out/'accuracy.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and (out/'accuracy.png').stat().st_size > 10_000
-    assert 'Warning' not in r.stderr and 'Configuration for experiment' not in r.stdout, r.stderr[-2000:]
+    for text in (r.stdout + r.stderr, sweep['first_log']):
+        assert 'Warning' not in text and 'Configuration for experiment' not in text, text[-2000:]
     assert 'best: trial' in r.stdout and 'reproduce it with: OMP_NUM_THREADS=1 cifar-adv fit' in r.stdout
 
 def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
-    out, _ = sweep
+    out = sweep['out']
     best, rows = json.loads((out/'best.json').read_text()), read_csv(out/'trials.csv')
     full = [row for row in rows if int(row['epochs_run']) == 2]
     assert best['complete'] and best['accuracy'] == max(float(row['accuracy']) for row in full)
@@ -64,14 +82,14 @@ def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
     assert read_csv(tmp_path/'again'/'metrics.csv') == read_csv(out/'runs'/best['best']/'metrics.csv')
 
 def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
-    "Three identical good trials, then one with a learning rate far too low: at ASHA's first rung (epoch 1) it is below the others, and stopped."
+    "Two identical good trials, then one with a learning rate far too low: at ASHA's first rung (epoch 1) it is below the others, and stopped."
     out = tmp_path/'asha'
-    r = run_cli('tune', '--out', out, '--trials', 4, '--concurrency', 2, '--data', sample, *FAST, '--space', 'lr=log:1e-8:1e-1',
-                '--points', 'lr=0.01;lr=0.01;lr=0.01;lr=1e-7', '--no_baseline', '--scheduler', 'asha')
+    r = run_cli('tune', '--out', out, '--trials', 3, '--concurrency', 2, '--data', sample, *FAST, '--space', 'lr=log:1e-8:1e-1',
+                '--points', 'lr=0.01;lr=0.01;lr=1e-7', '--no_baseline', '--scheduler', 'asha')
     assert r.returncode == 0, r.stderr[-3000:]
     rows = read_csv(out/'trials.csv')
-    assert [float(row['lr']) for row in rows] == [0.01, 0.01, 0.01, 1e-7] and {row['kind'] for row in rows} == {'point'}
-    bad, good = rows[3], rows[:3]
+    assert [float(row['lr']) for row in rows] == [0.01, 0.01, 1e-7] and {row['kind'] for row in rows} == {'point'}
+    bad, good = rows[2], rows[:2]
     first_epoch = lambda row: float(read_csv(out/'runs'/row['trial']/'metrics.csv')[0]['accuracy'])
     assert first_epoch(bad) < first_epoch(good[0])  # the case is as constructed
     assert (bad['epochs_run'], bad['stopped_early'], bad['status']) == ('1', 'True', 'done')
@@ -79,27 +97,17 @@ def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
     assert not (out/'runs'/bad['trial']/'metrics.json').exists()      # fit_run never reached its end
     assert f"trial {bad['trial']} stopped early" in r.stdout
 
-def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, sample):
-    out = tmp_path/'killed'
-    p = subprocess.Popen(cli_cmd('tune', '--out', out, '--trials', 4, '--concurrency', 1, '--cpus', 1, '--data', sample,
-                                 *FAST, '--space', 'lr=log:1e-3:3e-2', '--scheduler', 'none'),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and 'TERMINATED' not in trial_states(out).values() and p.poll() is None: time.sleep(0.5)
-    os.killpg(p.pid, signal.SIGKILL)                # the driver and the Ray it started
-    p.wait()
-    states = trial_states(out)
-    done = sorted(t for t, s in states.items() if s == 'TERMINATED')
-    assert done and len(done) < 4, states
-    stamps = {t: (out/'runs'/t/'metrics.json').stat().st_mtime_ns for t in done}
-    assert not (out/'trials.csv').exists()
-    r = run_cli('tune', '--resume', out.name, cwd=tmp_path)     # a relative SWEEPDIR, as a user types it
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_killed_sweep_resumes_without_rerunning_finished_trials(sweep):
+    out, r, done = sweep['out'], sweep['r'], sweep['done']
+    assert done and len(done) < 4, sweep['states']            # killed part-way, after a trial had finished
+    assert not sweep['trials_csv_before'] and 'interrupted' not in sweep['first_log']   # SIGKILL: nothing ran after it
     assert 'resuming' in r.stdout
     rows = read_csv(out/'trials.csv')
-    assert len(rows) == 4 and all((row['status'], row['epochs_run']) == ('done', '2') for row in rows)
-    assert {t: (out/'runs'/t/'metrics.json').stat().st_mtime_ns for t in done} == stamps     # not run again
-    for t in done: assert f"trial {t} finished" not in r.stdout
+    assert len(rows) == 4 and all(row['status'] == 'done' for row in rows)
+    assert {t: _stamps(out/'runs'/t) for t in done} == sweep['stamps']      # not run again
+    for t in done: assert f"trial {t} " not in r.stdout
+    for row in rows:
+        if row['trial'] not in done: assert f"trial {row['trial']} " in r.stdout             # the rest ran on resume
     assert json.loads((out/'best.json').read_text())['complete']
 
 @pytest.mark.parametrize('args, msg', [
