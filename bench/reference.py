@@ -32,6 +32,9 @@ for k in PROBS:
     ap.add_argument(f'--p_{k}', type=float, default=None, help=f'probability of {k} (overrides the preset)')
 ap.add_argument('--ls', type=float, default=LS, help='label smoothing')
 add_common(ap, lr=LR, bs=BS)
+ap.add_argument('--ema', type=float, default=RECIPE.ema, help="decay of the weights' moving average (0: off)")
+ap.add_argument('--mixup', type=float, default=RECIPE.mixup, help="MixUp's alpha (0: off)")
+ap.add_argument('--cutmix', type=float, default=RECIPE.cutmix, help="CutMix's alpha (0: off)")
 ap.add_argument('--act', default=None, choices=list(ACTS), help="the arch's activation (default: the arch's own)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
@@ -45,13 +48,15 @@ if a.threads is not None:
 probs = {k: getattr(a, f'p_{k}') for k in PROBS if getattr(a, f'p_{k}') is not None}
 name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != RECIPE.aug else '')
                   + ''.join(f'-{k}{v:g}' for k, v in probs.items())
-                  + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS), ('seed', a.seed, SEED)) if v != d)
+                  + ''.join(f'-{tag}{v:g}' for tag, v, d in (('ls', a.ls, LS), ('lr', a.lr, LR), ('bs', a.bs, BS), ('seed', a.seed, SEED),
+                                               ('ema', a.ema, RECIPE.ema), ('mixup', a.mixup, RECIPE.mixup), ('cutmix', a.cutmix, RECIPE.cutmix)) if v != d)
                   + (f'-{a.act}' if a.act else ''))
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
 if a.resume: fit_run(run, resume=True)
 else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr, bs=a.bs,
+              ema=a.ema, mixup=a.mixup, cutmix=a.cutmix,
               arch_kwargs={'act': a.act} if a.act else None, force=True, command=shlex.join(['python'] + sys.argv))
 save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')

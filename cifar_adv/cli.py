@@ -38,6 +38,9 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
         p_flip:float=None,      # probability of horizontal flip (overrides the preset)
         p_affine:float=None,    # probability of shift-scale-rotate (overrides the preset)
         p_dropout:float=None,   # probability of the 16x16 coarse dropout (overrides the preset)
+        ema:float=RECIPE.ema,   # decay of a moving average of the weights, validated each epoch and kept as the final model, e.g. 0.999 (0: off)
+        mixup:float=RECIPE.mixup, # MixUp with this alpha, e.g. 0.2 (0: off)
+        cutmix:float=RECIPE.cutmix, # CutMix with this alpha, e.g. 1.0 (0: off)
         data:str=None,          # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fastai's cache, else download)
         out:str=None,           # run directory (default: runs/<timestamp>-<arch>)
         seed:int=RECIPE.seed,   # random seed
@@ -62,7 +65,7 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
     machine = dict(device=device, precision=precision, num_workers=num_workers, deterministic=deterministic)
     if resume: return _fit_guarded(Path(resume), lambda: fit_run(resume, resume=True, report=not no_report, **machine))
     lr = _lr(lr)
-    check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid)
+    check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid, ema, mixup, cutmix)
     for k, v in dict(p_crop=p_crop, p_flip=p_flip, p_affine=p_affine, p_dropout=p_dropout).items():
         check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
     check(width is None or width > 0, f"width must be > 0, got {width}")
@@ -70,7 +73,7 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
     arch_kwargs = {k: v for k, v in dict(width=width, act=act, drop=drop).items() if v is not None}   # only what was given
     out = Path(out) if out else _default_out(arch)
     return _fit_guarded(out, lambda: fit_run(out, arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=ls, aug=aug,
-                aug_probs=_probs(p_crop, p_flip, p_affine, p_dropout), data=data, seed=seed, n_train=n_train,
+                aug_probs=_probs(p_crop, p_flip, p_affine, p_dropout), ema=ema, mixup=mixup, cutmix=cutmix, data=data, seed=seed, n_train=n_train,
                 n_valid=n_valid, force=force, arch_kwargs=arch_kwargs, report=not no_report,
                 skip_bad=skip_bad, **machine))
 

@@ -38,7 +38,7 @@ def plural(n:int, word:str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 # %% ../nbs/00_core.ipynb #c1a5dc27
-def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train=None, n_valid=None):
+def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train=None, n_valid=None, ema=0.0, mixup=0.0, cutmix=0.0):
     "Raise `CifarAdvError` for a training option out of range."
     check(isinstance(epochs, int) and epochs > 0, f"epochs must be > 0, got {epochs}")
     check(isinstance(bs, int) and bs > 0, f"batch size must be > 0, got {bs}")
@@ -46,6 +46,9 @@ def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train
     check(wd >= 0, f"weight decay must be >= 0, got {wd}")
     check(0 <= label_smoothing < 1, f"label smoothing must be in [0, 1), got {label_smoothing}")
     for n, v in (('n_train', n_train), ('n_valid', n_valid)): check(v is None or v > 0, f"{n} must be > 0, got {v}")
+    check(0 <= ema < 1, f"ema (the decay of the weights' moving average) must be in [0, 1), e.g. 0.999; 0 turns it off; got {ema}")
+    for n, v in (('mixup', mixup), ('cutmix', cutmix)): check(v >= 0, f"{n} (the alpha of its Beta distribution) must be >= 0, got {v}")
+    check(not (mixup and cutmix), "choose one of --mixup and --cutmix (fastai would mix every batch twice)")
 
 # %% ../nbs/00_core.ipynb #a207418e
 @contextlib.contextmanager
@@ -107,6 +110,9 @@ class Recipe:
     aug:str='flip-crop'         # augmentation preset (see `augment`): pad 4 + random crop, horizontal flip
     seed:int=42                 # random seed of the weights, the shuffling and the augmentation
     opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
+    ema:float=0.0               # decay of a moving average of the weights, validated and kept as the final model (0: off)
+    mixup:float=0.0             # MixUp's alpha, Beta(alpha, alpha) (0: off)
+    cutmix:float=0.0            # CutMix's alpha, Beta(alpha, alpha) (0: off)
 
 RECIPE = Recipe()
 DEFAULT_ARCH = RECIPE.arch      # the arch built when none is named

@@ -21,11 +21,13 @@ from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner', 'launched',
-           'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap',
-           'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
-           'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
-           'StopOnNaN', 'export_learner', 'save_weights', 'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
+__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner',
+           'launched', 'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone',
+           'rank0_first', 'unwrap', 'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed',
+           'save_checkpoint', 'SaveBest', 'rss_mb', 'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog',
+           'load_checkpoint', 'plain_state', 'resume_state', 'StopOnNaN', 'export_learner', 'ema_decay', 'WeightEMA',
+           'training_model', 'mixing_cbs', 'save_weights', 'versions', 'find_lr', 'check_out_dir', 'read_run',
+           'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
@@ -294,12 +296,13 @@ class RunLog(Callback):
         self.best = acc if self.best is None else max(self.best, acc)
         path, rngs = self.learn.path, all_gather(rng_state(self.learn))  # every process's own random streams
         if rank_distrib(): return                     # rank 0 writes the run directory
-        state = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=unwrap(self.learn.model).state_dict(),
+        state = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=unwrap(training_model(self.learn)).state_dict(),
                      opt=_opt_state(self.learn.opt), rng=rngs[0], rows=self.rows, times=self.times,
                      lrs=self.prev_lrs + [float(v) for v in self.recorder.lrs], best=self.best, wall_s=time.time() - self.t_start,
                      smooth=dict(val=float(self.recorder.smooth_loss.val), count=self.recorder.smooth_loss.count))
         if len(rngs) > 1: state['rng_ranks'] = rngs
         if _scaler(self.learn) is not None: state['scaler'] = _scaler(self.learn).state_dict()
+        if getattr(self.learn, 'weight_ema', None) is not None: state['ema'] = self.learn.weight_ema.state_dict()
         with atomic_path(path/'models'/'checkpoint.pth') as tmp: torch.save(state, tmp)
         atomic_write_text(path/'metrics.csv', ','.join(METRIC_COLS) + '\n' +
                           ''.join(f'{r[0]},{r[1]!r},{r[2]!r},{r[3]!r}\n' for r in self.rows))
@@ -357,6 +360,49 @@ def export_learner(learn:Learner, fname='export.pkl') -> Path:
     with atomic_path(dest) as tmp: learn.export(tmp.resolve())
     return dest
 
+# %% ../nbs/05_train.ipynb #04347e8c
+from torch.optim.swa_utils import AveragedModel
+from fastai.callback.mixup import MixUp, CutMix
+
+def ema_decay(decay:float, n:int) -> float:
+    "The decay of the `n`-th update of a weight average: `decay`, warmed up as `(1+n)/(10+n)` (timm's `ModelEma` warm-up)."
+    return min(decay, (1 + n) / (10 + n))
+
+class WeightEMA(Callback):
+    "An exponential moving average of the weights and BatchNorm statistics (torch's `AveragedModel`): updated after each step, validated each epoch, the final model at the end."
+    order = 66                                     # its `after_epoch` runs after `SaveBest` and `RunLog`, which see the average
+    def __init__(self, decay:float=0.999,          # the decay per optimiser step (0.999: a time constant of about 1,000 steps)
+                 state:dict|None=None):            # the `AveragedModel`'s state dict to continue from (a resumed run)
+        self.decay, self.state, self.raw = decay, state, None
+    def _avg(self, ema_ps, ps, n):
+        w = 1 - ema_decay(self.decay, self.n)
+        for e, p in zip(ema_ps, ps):
+            if e.is_floating_point(): e.lerp_(p, w)
+            else: e.copy_(p)                       # BatchNorm's batch counter
+    def before_fit(self):
+        self.ema = AveragedModel(unwrap(self.learn.model), multi_avg_fn=self._avg, use_buffers=True).eval()
+        if self.state is not None: self.ema.load_state_dict(self.state)
+        self.n = int(self.ema.n_averaged)
+    def after_step(self):
+        self.ema.update_parameters(unwrap(self.learn.model)); self.n += 1
+    def before_validate(self):                     # validate the average (in eval mode), not the weights being trained
+        self.raw, self.learn.model = self.learn.model, self.ema.module.eval()
+    def after_epoch(self):
+        if self.raw is not None: self.learn.model, self.raw = self.raw, None
+    def after_fit(self):
+        self.after_epoch()
+        unwrap(self.learn.model).load_state_dict(self.ema.module.state_dict())   # the run's model is the average from here on
+    def state_dict(self) -> dict: return self.ema.state_dict()
+
+def training_model(learn:Learner):
+    "The model being trained: `learn.model`, except while `WeightEMA` has the average in its place for validation."
+    ema = getattr(learn, 'weight_ema', None)
+    return ema.raw if ema is not None and ema.raw is not None else learn.model
+
+def mixing_cbs(ema:float=0.0, mixup:float=0.0, cutmix:float=0.0, ema_state:dict|None=None) -> list:
+    "The callbacks of the recipe's `ema`, `mixup` and `cutmix` options (nothing for 0)."
+    return ([WeightEMA(ema, ema_state)] if ema else []) + ([MixUp(mixup)] if mixup else []) + ([CutMix(cutmix)] if cutmix else [])
+
 # %% ../nbs/05_train.ipynb #a377ceb8
 def save_weights(learn:Learner, out, arch:str, arch_kwargs:dict, arrs:ImageArrays) -> Path:
     "Write `model.safetensors` and `model.json` for `learn`'s model into `out` (rank 0 only)."
@@ -398,7 +444,8 @@ def check_out_dir(out, force:bool=False) -> Path:
 
 # %% ../nbs/05_train.ipynb #5fe8c72f
 RUN_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'data', 'seed', 'n_train', 'n_valid',
-            'num_workers', 'arch_kwargs', 'skip_bad', 'device', 'precision', 'deterministic')
+            'num_workers', 'arch_kwargs', 'skip_bad', 'device', 'precision', 'deterministic', 'ema', 'mixup', 'cutmix')
+MIXING_KEYS = ('ema', 'mixup', 'cutmix')   # 0 (off) in a run written before they existed
 MACHINE_KEYS = ('device', 'precision', 'num_workers', 'deterministic')   # a resume takes these from its own command: another machine may resume
 
 def read_run(out) -> dict:
@@ -414,7 +461,9 @@ def _write_run(out:Path, cfg:dict):
 
 def _check_settings(cfg:dict):
     "Every setting of a run, checked before anything is loaded or written: numbers, arch and its options, augmentation."
-    check_fit_args(cfg['epochs'], cfg['bs'], cfg['lr'], cfg['wd'], cfg['label_smoothing'], cfg['n_train'], cfg['n_valid'])
+    for k in MIXING_KEYS: cfg.setdefault(k, 0.0)
+    check_fit_args(cfg['epochs'], cfg['bs'], cfg['lr'], cfg['wd'], cfg['label_smoothing'], cfg['n_train'], cfg['n_valid'],
+                   cfg['ema'], cfg['mixup'], cfg['cutmix'])
     create_model(cfg['arch'], **cfg['arch_kwargs'])
     from cifar_adv.augment import make_aug
     make_aug(cfg['aug'], **cfg['aug_probs'])
@@ -466,7 +515,8 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
     if st is not None: resume_state(learn, st)
     t_fit = time.time()
     with distributed(learn, dev):
-        learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best), *(cbs or [])])
+        learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best),
+            *mixing_cbs(cfg['ema'], cfg['mixup'], cfg['cutmix'], (st or {}).get('ema')), *(cbs or [])])
     fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
     learn.model = plain_bn(unwrap(learn.model))
     digests = all_gather(weights_digest(learn.model))  # one per process: equal, or DDP failed
@@ -482,6 +532,7 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    rf=receptive_field(learn.model), epochs=epochs, accuracy=acc, train_loss=train_loss,
                    valid_loss=valid_loss, lr=float(lr), lr_find=cfg.get('lr_find'), bs=cfg['bs'], wd=cfg['wd'],
                    label_smoothing=cfg['label_smoothing'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], seed=cfg['seed'],
+                   ema=cfg['ema'], mixup=cfg['mixup'], cutmix=cfg['cutmix'],
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
                    precision=learn.precision, deterministic=bool(cfg.get('deterministic')), world_size=world,
@@ -504,6 +555,9 @@ def fit_run(out,                                   # the run directory: a new on
             label_smoothing:float=RECIPE.label_smoothing, # label smoothing of the cross-entropy (0: plain)
             aug:str=RECIPE.aug,                    # augmentation preset (`AUG_PRESETS`)
             aug_probs:dict|None=None,              # probabilities overriding the preset's: crop, flip, affine, dropout
+            ema:float=RECIPE.ema,                  # decay of the weights' moving average, validated and kept as the final model (`WeightEMA`; 0: off)
+            mixup:float=RECIPE.mixup,              # fastai's MixUp with this alpha (0: off)
+            cutmix:float=RECIPE.cutmix,            # fastai's CutMix with this alpha (0: off)
             data=None,                             # dataset folder or .tgz (None: `resolve_data`'s lookup)
             seed:int=RECIPE.seed,                  # random seed
             n_train:int|None=None,                 # train on a class-balanced subset of this many images
@@ -534,7 +588,8 @@ def fit_run(out,                                   # the run directory: a new on
         cfg.update(machine)                        # and this machine's
     else:
         cfg, st = dict(arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=label_smoothing, aug=aug,
-                       aug_probs=aug_probs or {}, data=None if data is None else str(data), seed=seed, n_train=n_train,
+                       aug_probs=aug_probs or {}, ema=ema, mixup=mixup, cutmix=cutmix,
+                       data=None if data is None else str(data), seed=seed, n_train=n_train,
                        n_valid=n_valid, arch_kwargs=arch_kwargs or {}, skip_bad=skip_bad, **machine,
                        command=command or shlex.join(sys.argv)), None
         check_out_dir(out, force)

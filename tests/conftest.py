@@ -26,7 +26,7 @@ for v in ('CIFAR_ADV_DATA', 'CIFAR_ADV_DEBUG'): os.environ.pop(v, None)
 # images, builds the docs, measures a large net, or starts a `cifar-adv` process that imports fastai. `make test` runs them,
 # `make test-fast` (pytest -m "not slow") leaves them out. Whole modules by name; tests by module::name, or
 # module::name[id] for one case of a parametrized test.
-SLOW_MODULES = {'test_train', 'test_tune', 'test_results', 'test_reliability', 'test_inference', 'test_quant', 'test_readme'}
+SLOW_MODULES = {'test_train', 'test_mixing', 'test_tune', 'test_results', 'test_reliability', 'test_inference', 'test_quant', 'test_readme'}
 SLOW_TESTS = {
     'test_cli::test_bad_values_one_line_exit_2_nothing_written', 'test_cli::test_existing_out_dir_needs_force',
     'test_cli::test_data_verb', 'test_cli::test_fit_on_sample_writes_run', 'test_cli::test_lr_find_verb',

@@ -56,6 +56,9 @@ def test_help_does_not_import_torch():
     (['--act', 'tanhh'], 'unknown activation'),
     (['--arch', 'seed004', '--act', 'silu'], "arch 'seed004' takes no option 'act'"),
     (['--data', '/no/such/dir'], 'data path not found'),
+    (['--ema', '1'], 'ema (the decay'),
+    (['--mixup', '-0.2'], 'mixup (the alpha'),
+    (['--mixup', '0.2', '--cutmix', '1'], 'choose one of --mixup and --cutmix'),
 ])
 def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg):
     out = tmp_path/'run'
