@@ -84,11 +84,11 @@ class Predictor:
         check(path.is_file(), f"model not found: {path}")
         meta = read_meta(path.with_suffix('.json') if path.with_suffix('.json').is_file() else path.parent/'model.json')
         from safetensors.torch import load_file
-        from cifar_adv.models import create_model
+        from cifar_adv.models import create_model, load_weights
         try: sd = load_file(str(path))
         except Exception as e: raise CifarAdvError(f"{path} is not a safetensors file: {one_line(e)}") from None
         model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs'])
-        try: model.load_state_dict(sd)
+        try: load_weights(model, sd)     # today's layer names or an older run's numbered ones
         except RuntimeError as e: raise CifarAdvError(f"{path} does not fit arch {meta['arch']}: {one_line(e)}") from None
         return cls(model, meta, path, 'torch')
 

@@ -4,6 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #b13d9c24
 from __future__ import annotations
+from collections import OrderedDict
 from functools import partial
 import inspect
 import torch  # noqa: F401 (the notebook's examples use it)
@@ -11,10 +12,10 @@ from torch import nn
 from .core import check, RECIPE
 
 # %% auto #0
-__all__ = ['ACTS', 'ARCH_PARAMS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool', 'Net',
-           'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr', 'arch_options',
-           'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000', 'SeedSkipNet',
-           'seed004', 'resnet18']
+__all__ = ['ACTS', 'ARCH_PARAMS', 'NAMED_BLOCKS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool',
+           'Net', 'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr',
+           'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000',
+           'SeedSkipNet', 'seed004', 'resnet18', 'legacy_keys', 'load_weights']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -30,17 +31,17 @@ def _pad(ks, dilation, pad): return dilation*(ks-1)//2 if pad is None else pad
 class ConvBnAct(nn.Sequential):
     "Conv2d (no bias) → BatchNorm → activation; `stride=2`, or `dilation>1` with `pad=0`, makes it a downsampling transition."
     def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:int=1, act:str|None='relu', pad:int|None=None):
-        layers = [nn.Conv2d(ni, nf, ks, stride, _pad(ks, dilation, pad), dilation, groups, bias=False), nn.BatchNorm2d(nf)]
-        if act: layers.append(act_layer(act))
-        super().__init__(*layers)
+        layers = dict(conv=nn.Conv2d(ni, nf, ks, stride, _pad(ks, dilation, pad), dilation, groups, bias=False), bn=nn.BatchNorm2d(nf))
+        if act: layers['act'] = act_layer(act)
+        super().__init__(OrderedDict(layers))
 
 class SepConv(nn.Sequential):
     "Depthwise-separable conv: a depthwise `ks`x`ks` conv (optionally strided or dilated), a pointwise 1x1, BatchNorm, activation."
     def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, act:str|None='relu', pad:int|None=None):
-        layers = [nn.Conv2d(ni, ni, ks, stride, _pad(ks, dilation, pad), dilation, groups=ni, bias=False),
-                  nn.Conv2d(ni, nf, 1, bias=False), nn.BatchNorm2d(nf)]
-        if act: layers.append(act_layer(act))
-        super().__init__(*layers)
+        layers = dict(conv_dw=nn.Conv2d(ni, ni, ks, stride, _pad(ks, dilation, pad), dilation, groups=ni, bias=False),
+                      conv_pw=nn.Conv2d(ni, nf, 1, bias=False), bn=nn.BatchNorm2d(nf))
+        if act: layers['act'] = act_layer(act)
+        super().__init__(OrderedDict(layers))
 
 class Residual(nn.Module):
     "`x + body(x)`: an identity skip around a block that keeps the shape."
@@ -234,3 +235,26 @@ def resnet18(n_out:int=10, act:str='relu') -> nn.Sequential:
     for nf, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
         layers += [BasicBlock(ni, nf, stride, act), BasicBlock(nf, nf, 1, act)]; ni = nf
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, n_out))
+
+# %% ../nbs/03_models.ipynb #8be25c55
+NAMED_BLOCKS = (ConvBnAct, SepConv)             # blocks whose layers were numbered before they were named
+
+def legacy_keys(model:nn.Module) -> dict:
+    "Each state-dict key of `model`, keyed by the name it had before the blocks named their layers (`c1.0.weight` -> `c1.conv.weight`)."
+    res = {}
+    for key in model.state_dict():
+        m, parts = model, []
+        for seg in key.split('.'):
+            parts.append(str(list(m._modules).index(seg)) if isinstance(m, NAMED_BLOCKS) else seg)
+            m = m._modules.get(seg) if isinstance(m, nn.Module) else None
+        res['.'.join(parts)] = key
+    return res
+
+def load_weights(model:nn.Module,               # the model to load into
+                 sd:dict,                       # a state dict, with today's keys or the numbered ones of older runs
+                ) -> nn.Module:
+    "Load `sd` into `model` (strictly), renaming the numbered keys of weights saved before the blocks named their layers."
+    old = legacy_keys(model)
+    if set(sd) != set(model.state_dict()) and set(sd) <= set(old): sd = {old[k]: v for k, v in sd.items()}
+    model.load_state_dict(sd)
+    return model

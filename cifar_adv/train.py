@@ -16,18 +16,18 @@ import fastai.optimizer
 from fastcore.basics import noop
 from fastai.torch_core import rank_distrib, num_distrib
 from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, resolve_device
-from .models import create_model, n_params
+from .models import create_model, n_params, load_weights
 from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner',
-           'launched', 'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone',
-           'rank0_first', 'unwrap', 'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed',
-           'save_checkpoint', 'SaveBest', 'rss_mb', 'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog',
-           'load_checkpoint', 'plain_state', 'resume_state', 'StopOnNaN', 'export_learner', 'ema_decay', 'WeightEMA',
-           'training_model', 'mixing_cbs', 'save_weights', 'versions', 'find_lr', 'check_out_dir', 'read_run',
-           'fit_run']
+           'interactive', 'EpochTable', 'bars_or_table', 'launched', 'init_distrib', 'barrier', 'broadcast',
+           'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap', 'plain_bn', 'weights_digest',
+           'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb', 'peak_rss_mb', 'rng_state',
+           'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state', 'StopOnNaN', 'export_learner',
+           'ema_decay', 'WeightEMA', 'training_model', 'mixing_cbs', 'save_weights', 'versions', 'find_lr',
+           'check_out_dir', 'read_run', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
@@ -67,6 +67,34 @@ def get_learner(dls,                                      # the `DataLoaders` (`
     if learn.precision == 'fp16': learn.to_fp16()
     elif learn.precision == 'bf16': learn.to_bf16()
     learn.arch, learn.arch_kwargs = arch, arch_kwargs
+    return learn
+
+# %% ../nbs/05_train.ipynb #e3497114
+from fastai.callback.progress import ProgressCallback
+
+def interactive() -> bool:
+    "Whether progress bars have somewhere to go: stdout is a terminal, or this is a notebook."
+    import fastprogress.fastprogress as fp
+    return bool(sys.stdout.isatty() or fp.IN_NOTEBOOK)
+
+class EpochTable(Callback):
+    "fastai's table of epochs (the columns of `Recorder.metric_names`), one printed line per epoch, and no progress bars."
+    order = ProgressCallback.order
+    def before_fit(self):
+        self.widths, self.old_logger = None, self.learn.logger
+        if self.old_logger is noop: return          # lr_find, or a process other than rank 0
+        self.learn.logger = self._write
+        self._write(list(self.recorder.metric_names))
+    def _write(self, log):
+        cells = [f'{v:.6f}' if isinstance(v, float) else str(v) for v in log]
+        if self.widths is None: self.widths = [max(len(c), 8) + 2 for c in cells]     # the header sets the columns
+        print(''.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
+    def after_fit(self): self.learn.logger = self.old_logger
+
+def bars_or_table(learn:Learner) -> Learner:
+    "`learn` with fastai's progress bars where they can be seen (`interactive`), and `EpochTable` in their place in a pipe or a log."
+    if not interactive() and getattr(learn, 'progress', None) is not None:
+        learn.remove_cb(learn.progress); learn.add_cb(EpochTable())
     return learn
 
 # %% ../nbs/05_train.ipynb #f169f619
@@ -332,7 +360,7 @@ def resume_state(learn:Learner, st:dict):
     from fastcore.foundation import L
     dev = learn.dls.device or default_device()
     model = unwrap(learn.model).to(dev)         # the optimizer's state must land where its parameters are
-    model.load_state_dict(plain_state(st['model']))
+    load_weights(model, plain_state(st['model']))
     learn.create_opt()
     learn.opt.load_state_dict(dict(state=_to(list(st['opt']['state']), dev), hypers=L(st['opt']['hypers'])))
     rngs, r = st.get('rng_ranks'), rank_distrib()
@@ -381,7 +409,9 @@ class WeightEMA(Callback):
             else: e.copy_(p)                       # BatchNorm's batch counter
     def before_fit(self):
         self.ema = AveragedModel(unwrap(self.learn.model), multi_avg_fn=self._avg, use_buffers=True).eval()
-        if self.state is not None: self.ema.load_state_dict(self.state)
+        if self.state is not None:                 # the average of a checkpoint (its layers named or, from an older run, numbered)
+            load_weights(self.ema.module, {k[len('module.'):]: v for k, v in self.state.items() if k.startswith('module.')})
+            self.ema.n_averaged.copy_(self.state['n_averaged'])
         self.n = int(self.ema.n_averaged)
     def after_step(self):
         self.ema.update_parameters(unwrap(self.learn.model)); self.n += 1
@@ -424,7 +454,7 @@ def find_lr(learn:Learner, out:Path|None=None) -> float:
     "Run `lr_find`, save its plot to `out/lr_find.png`, return the `valley` suggestion."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    res = learn.lr_find(suggest_funcs=(valley,), show_plot=out is not None)
+    res = bars_or_table(learn).lr_find(suggest_funcs=(valley,), show_plot=out is not None)
     if out is not None and not rank_distrib():
         with atomic_path(Path(out)/'lr_find.png') as tmp: plt.gcf().savefig(tmp, format='png', dpi=100, bbox_inches='tight')
         plt.close('all')
@@ -504,6 +534,7 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
     learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out,
                         precision=cfg['precision'], **arch_kwargs)
     if not show_progress: learn.remove_cb(learn.progress)
+    else: bars_or_table(learn)
     if cfg['lr'] == 'find':                        # once, by rank 0 (alone), for every process
         if rank0:
             with alone(): lr = find_lr(learn, out)

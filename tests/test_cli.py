@@ -20,7 +20,7 @@ def test_verb_defaults_are_the_recipe():
     recipe = asdict(RECIPE)
     defaults = lambda f: {('label_smoothing' if k == 'ls' else 'arch' if k == 'name' else k): p.default
                           for k, p in inspect.signature(f).parameters.items()}
-    for f, n in ((fit, 8), (fit_run, 8), (lr_find, 6), (get_learner, 3), (get_dls, 3), (summary, 1), (create_model, 1)):
+    for f, n in ((fit, 11), (fit_run, 11), (lr_find, 6), (get_learner, 3), (get_dls, 3), (summary, 1), (create_model, 1)):
         d = defaults(f)
         if f is fit: d['lr'] = float(d['lr'])
         shared = [k for k in recipe if k in d]
@@ -97,6 +97,11 @@ def test_fit_on_sample_writes_run(tmp_path, sample):
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out/'export.pkl').is_file() and len((out/'metrics.csv').read_text().splitlines()) == 3
     assert json.loads((out/'run.json').read_text())['arch_kwargs'] == {}      # the arch's own options: none given
+    # stdout is a pipe here: fastai's table of epochs, a line each, and no bars (no '\r' redraws, no '█' probe)
+    lines = r.stdout.splitlines()
+    assert '\r' not in r.stdout and '█' not in r.stdout + r.stderr, r.stdout[:500]
+    assert lines[0].split() == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
+    assert [l.split()[0] for l in lines[1:3]] == ['0', '1'] and 'test accuracy' in lines[3]
     # --force replaces the run; a seed arch, which takes none of advnet's options, trains with its own
     r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'seed003', '--force', '--no_report')
     assert r.returncode == 0 and len((out/'metrics.csv').read_text().splitlines()) == 2, r.stderr[-2000:]
@@ -107,6 +112,7 @@ def test_lr_find_verb(tmp_path, sample):
     r = run_cli('lr-find', '--out', out, '--bs', '32', '--data', sample, '--arch', 'advnet_s')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'suggested lr' in r.stdout and (out/'lr_find.png').stat().st_size > 5000
+    assert '█' not in r.stdout and '\r' not in r.stdout
 
 def test_archs_json_is_stable():
     import json

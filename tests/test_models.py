@@ -1,7 +1,9 @@
+import json
+from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from cifar_adv.models import create_model, arch_options, list_archs, n_params, ARCH_PARAMS, GlobalAvgPool
+from cifar_adv.models import create_model, arch_options, list_archs, n_params, ARCH_PARAMS, GlobalAvgPool, legacy_keys, load_weights
 from cifar_adv.summary import arch_info
 from cifar_adv.rf import receptive_field, rf_table
 from cifar_adv.core import CifarAdvError
@@ -127,3 +129,27 @@ def test_channels_last_training_step_matches_nchw():
     assert la.item() == pytest.approx(lb.item(), rel=1e-5)
     for (n, pa), pb in zip(a.named_parameters(), b.parameters()):
         assert torch.allclose(pa.grad, pb.grad, rtol=1e-3, atol=1e-3 * pb.grad.abs().max()), n
+
+COMMITTED = sorted((Path(__file__).resolve().parents[1]/'results').glob('*/model.safetensors'))
+
+@pytest.mark.parametrize('f', COMMITTED, ids=[f.parent.name for f in COMMITTED])
+def test_every_committed_run_loads_by_the_key_map(f):
+    "Runs saved before the blocks named their layers (numbered keys) and after (named) load into today's model, every tensor in place."
+    from safetensors.torch import load_file
+    meta = json.loads((f.parent/'model.json').read_text())
+    sd = load_file(f)
+    model = load_weights(create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']), sd)
+    now, old = model.state_dict(), legacy_keys(model)
+    assert len(sd) == len(now)
+    assert all(torch.equal(now[k if k in now else old[k]], v) for k, v in sd.items())
+
+def test_layer_names_and_the_key_map():
+    m = create_model('advnet_hr')
+    assert isinstance(m.c1.conv, nn.Conv2d) and isinstance(m.c1.bn, nn.BatchNorm2d) and isinstance(m.c1.act, nn.ReLU)
+    body = m.c2[1].body
+    assert body.conv_dw.groups == body.conv_dw.in_channels and body.conv_pw.kernel_size == (1, 1)
+    old = legacy_keys(m)
+    assert old['c1.0.weight'] == 'c1.conv.weight' and old['c2.1.body.0.weight'] == 'c2.1.body.conv_dw.weight'
+    assert old['c2.1.body.2.running_var'] == 'c2.1.body.bn.running_var' and old['head.3.weight'] == 'head.3.weight'
+    assert sorted(old.values()) == sorted(m.state_dict())                     # one old key for each key: a bijection
+    with pytest.raises(RuntimeError): load_weights(create_model('advnet_s'), m.state_dict())   # another arch still fails

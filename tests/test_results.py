@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from safetensors.torch import load_file
-from cifar_adv.models import create_model, n_params
+from cifar_adv.models import create_model, n_params, load_weights
 from cifar_adv.inference import Predictor, evaluate
 
 RESULTS = sorted(p.parent for p in (Path(__file__).resolve().parents[1]/'results').glob('*/metrics.json'))
@@ -14,7 +14,7 @@ def test_reference_result(res, tgz):
     m = json.loads((res/'metrics.json').read_text())
     meta = json.loads((res/'model.json').read_text())
     model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']).eval()
-    model.load_state_dict(load_file(res/'model.safetensors'))
+    load_weights(model, load_file(res/'model.safetensors'))
     assert n_params(model) == m['params'] and (res/'model.safetensors').stat().st_size < 1_000_000
     # the package's own evaluation (what `cifar-adv evaluate RESULTS_DIR --data cifar10.tgz` prints), from the safe format
     ev = evaluate(Predictor.load(res), tgz)
