@@ -29,3 +29,16 @@ def test_readme_two_commands_name_real_targets():
     assert cmds[0].startswith('make fit ARGS=') and cmds[1] == 'make test'
     targets = re.findall(r'^([\w-]+):', (ROOT/'Makefile').read_text(), re.M)
     assert {'fit', 'test', 'test-fast', 'help', 'install'} <= set(targets)
+
+def test_figures_draw_from_the_committed_runs(tmp_path):
+    "tools/figures.py: the README's curves and the docs' accuracy-per-parameter figure, from results/ and bench/results/."
+    import importlib.util, sys
+    from pathlib import Path
+    from PIL import Image
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location('figures', root/'tools'/'figures.py')
+    fig = importlib.util.module_from_spec(spec); sys.modules['figures'] = fig; spec.loader.exec_module(fig)
+    for f in (fig.curves('advnet_hr-60ep', tmp_path/'c.png'), fig.accuracy_params(tmp_path/'a.png')):
+        w, h = Image.open(f).size
+        assert w >= 800 and h >= 300 and f.stat().st_size > 20_000
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.')] == []       # no temporary file left

@@ -3,7 +3,11 @@
     python tools/figures.py [--run advnet_hr-60ep]
 
 `curves.png`: train and test loss, and test accuracy, per epoch of one committed run (its `metrics.csv`), with the final
-test accuracy (its `metrics.json`) marked. Each file is written to a temporary name and renamed into place.
+test accuracy (its `metrics.json`) marked.
+`accuracy_params.png`: every committed run's test accuracy against its parameters and against its multiply-adds per
+image (torchinfo, via `arch_info`), both on log scales, with the 100k and 200k budgets and the seeds' own test-set figures
+(`bench/results/seeds.json`; the two measured on the training set are left out).
+Each file is written to a temporary name and renamed into place.
 """
 import argparse, csv, json, sys
 from pathlib import Path
@@ -36,8 +40,57 @@ def curves(run:str, dest:Path) -> Path:
     plt.close(fig)
     return dest
 
+SEED_PRESETS = {'000': 'seed000', '003': 'seed003', '004': 'seed004', '002': 'resnet18'}   # the seeds' nets as rebuilt here
+
+def accuracy_params(dest:Path) -> Path:
+    "Test accuracy of every committed run against parameters and against multiply-adds (log scales), budgets and seeds marked, as a PNG at `dest`."
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from cifar_adv.core import atomic_path
+    from cifar_adv.summary import arch_info
+    runs = [m for f in sorted((ROOT/'results').glob('*/metrics.json')) if (m := json.loads(f.read_text())).get('n_valid') == 10_000]
+    info = {}
+    def facts(arch, kw):
+        key = (arch, json.dumps(kw, sort_keys=True))
+        if key not in info: info[key] = arch_info(arch, **{k: v for k, v in kw.items() if k in ('width',)})
+        return info[key]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100, sharey=True)
+    epochs = sorted({m['epochs'] for m in runs})
+    colors = {e: f'C{i}' for i, e in enumerate(epochs)}
+    for ax, key, label in ((axes[0], 'params', 'parameters'), (axes[1], 'macs', 'multiply-adds per 32x32 image')):
+        for e in epochs:
+            pts = [(facts(m['arch'], m.get('arch_kwargs') or {})[key], 100 * m['accuracy']) for m in runs if m['epochs'] == e]
+            ax.scatter(*zip(*pts), s=22, color=colors[e], label=f'{e} epochs', zorder=3)
+        best = {}
+        for m in runs:
+            if m['accuracy'] > best.get(m['arch'], (0,))[0]: best[m['arch']] = (m['accuracy'], facts(m['arch'], m.get('arch_kwargs') or {})[key])
+        for arch, (acc, x) in best.items():
+            ax.annotate(arch, (x, 100 * acc), textcoords='offset points', xytext=(4, 3), fontsize=7)
+        seeds = json.loads((ROOT/'bench'/'results'/'seeds.json').read_text())
+        for r in seeds:
+            if not r.get('on_test_set'): continue
+            num = r['seed'][:3]
+            x = facts(SEED_PRESETS[num], {})[key] if num in SEED_PRESETS else (r['params_limit'] if key == 'params' else None)
+            if x is None: continue
+            ax.scatter([x], [r['final_accuracy']], marker='<' if num not in SEED_PRESETS else 'D', s=30, facecolors='none',
+                       edgecolors='k', zorder=4, label='a seed write-up (its own figure)' if r is seeds[0] else None)
+            ax.annotate(f'seed {num}', (x, r['final_accuracy']), textcoords='offset points', xytext=(4, -9), fontsize=7)
+        if key == 'params':
+            for b in (100_000, 200_000): ax.axvline(b, color='grey', lw=0.8, ls='--')
+            for b, t in ((100_000, '100k '), (200_000, '200k ')): ax.text(b, ax.get_ylim()[0], t, fontsize=7, va='bottom', ha='right')
+        ax.set_xscale('log'); ax.set_xlabel(label); ax.grid(alpha=0.3)
+    axes[0].set_ylabel('test accuracy, final weights (%)')
+    axes[1].legend(fontsize=7, loc='lower right')
+    fig.suptitle('every committed run in results/ (official 10,000-image test set); seed markers: < = under the budget, parameters not stated', fontsize=9)
+    fig.tight_layout()
+    with atomic_path(dest) as tmp: fig.savefig(tmp, format='png')
+    plt.close(fig)
+    return dest
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--run', default='advnet_hr-60ep', help='committed run in results/ (default: advnet_hr-60ep)')
     a = ap.parse_args()
     print(f"wrote {curves(a.run, ROOT/'nbs'/'images'/'curves.png')}")
+    print(f"wrote {accuracy_params(ROOT/'nbs'/'images'/'accuracy_params.png')}")
