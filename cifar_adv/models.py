@@ -14,8 +14,8 @@ from .core import check, RECIPE
 # %% auto #0
 __all__ = ['ACTS', 'ARCH_PARAMS', 'NAMED_BLOCKS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool',
            'Net', 'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr',
-           'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003', 'seed000',
-           'SeedSkipNet', 'seed004', 'resnet18', 'legacy_keys', 'load_weights']
+           'advnet_k5', 'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003',
+           'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'legacy_keys', 'load_weights']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -65,10 +65,11 @@ class GlobalAvgPool(nn.AdaptiveAvgPool2d):
 # %% ../nbs/03_models.ipynb #f64e15cd
 class Net(nn.Sequential):
     "C1 C2 C3 C4 + output: no max-pooling, strided downsampling, depthwise-separable and dilated convs, GAP."
-    def __init__(self, widths=(24, 48, 96, 192), depths=(1, 3, 2), n_out:int=10, act:str='relu', drop:float=0.0):
+    def __init__(self, widths=(24, 48, 96, 192), depths=(1, 3, 2), n_out:int=10, act:str='relu', drop:float=0.0,
+                 ks:int=3):   # kernel size of the residual blocks' depthwise convs
         c1, c2, c3, c4 = widths
         d2, d3, d4 = depths
-        res = lambda c, n, dil=1: [Residual(SepConv(c, c, dilation=dil if i == 0 else 1, act=act)) for i in range(n)]
+        res = lambda c, n, dil=1: [Residual(SepConv(c, c, ks, dilation=dil if i == 0 else 1, act=act)) for i in range(n)]
         super().__init__()
         self.c1 = ConvBnAct(3, c1, act=act)
         self.c2 = nn.Sequential(ConvBnAct(c1, c2, stride=2, act=act), *res(c2, d2))
@@ -115,6 +116,11 @@ def advnet_fast(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -
 def advnet_hr(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "Our default Net, under 200k parameters: the design of `advnet` with more of its budget at high resolution (C2 at 16x16: 64 channels, two blocks; C4 168 channels)."
     return Net(_scale((24, 64, 96, 168), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop)
+
+@register_arch(params=188_914)
+def advnet_k5(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
+    "A candidate under 200k parameters: `advnet_hr` with 5x5 depthwise kernels in its residual blocks (RF 161) and C4 at 152 channels to pay for them."
+    return Net(_scale((24, 64, 96, 152), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop, ks=5)
 
 def arch_options(name:str) -> dict:
     "The options architecture `name` takes (besides `n_out`), with their defaults."
