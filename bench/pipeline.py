@@ -1,6 +1,6 @@
 """Where an epoch's time goes on this machine: data pipeline alone, model alone, a full fastai epoch.
 
-    python bench/pipeline.py --data ../shared/data/cifar10.tgz [--arch advnet] [--out bench/results/pipeline.json]
+    python bench/pipeline.py --data ../shared/data/cifar10.tgz [--arch advnet_hr] [--out bench/results/pipeline.json]
 
 Measures, with the package's own code paths:
 - `load_s`: loading the decoded, cached arrays (after a first `cifar-adv data` or fit has built the cache);
@@ -11,16 +11,20 @@ Measures, with the package's own code paths:
 - `model_img_s`: forward + backward + SGD step of the model alone on random batches, NCHW vs channels_last, and
   channels_last under `torch.compile` (inductor; compilation itself is not counted);
 - `subset_epoch_img_s_by_workers`: (train + valid images) / time of a one-epoch fit on 10k + 2k images, by worker count;
-- `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images.
+- `epoch_s`: one full `fit_one_cycle` epoch on the 50k training images plus validation on the 10k test images;
+- `recipe_epoch_s` and `recipe_epoch_vs_model`: the same with the recipe's own augmentation (`RECIPE.aug`), and its
+  ratio to the time of the model's own training steps over the 50k images on ready-made tensors (channels_last, AdamW
+  like the recipe's Adam): what the data pipeline, validation and fastai's loop add to the model.
 
-Every augmented figure uses the seeds' full recipe (`--aug seed`, the costliest preset), not the lighter default.
+The other augmented figures use the seeds' full recipe (`--aug seed`, the costliest preset).
 Prints one JSON object and writes it to --out.
 """
 import json, time, tempfile, os, platform
 from pathlib import Path
 from _args import bench_parser, add_common
 
-ap = bench_parser(__doc__, data=None, arch='advnet', bs=256)
+from cifar_adv.core import RECIPE
+ap = bench_parser(__doc__, data=None, arch=RECIPE.arch, bs=RECIPE.bs)
 ap.add_argument('--batches', type=int, default=40, help='batches timed per DataLoader setting')
 ap.add_argument('--no-epoch', action='store_true', help='skip the full-epoch measurement')
 a = add_common(ap, out='bench/results/pipeline.json').parse_args()
@@ -65,8 +69,9 @@ for aug in ('seed', 'none'):
     print('per item', aug, res['pipeline_img_s'][f'per_item_{aug}_workers0'], flush=True)
 
 res['model_img_s'] = {}
-for name in ('nchw', 'channels_last', 'channels_last_compiled'):
-    step = TrainStep(create_model(a.arch), a.bs, channels_last=name != 'nchw', compile=name.endswith('compiled'))
+for name in ('nchw', 'channels_last', 'channels_last_compiled', 'channels_last_adamw'):
+    step = TrainStep(create_model(a.arch), a.bs, channels_last=name != 'nchw', compile=name.endswith('compiled'),
+                     opt='adamw' if name.endswith('adamw') else 'sgd')
     res['model_img_s'][name] = round(a.bs / median_s(step, n=10, warmup=2))
     print('model', res['model_img_s'], flush=True)
 
@@ -84,6 +89,12 @@ if not a.no_epoch:
     res['epoch_s'] = m['fit_time_s']
     res['epoch_train_img_s'] = round(m['n_train'] / m['fit_time_s'])
     res['epoch_accuracy_1ep'] = m['accuracy']
+
+    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, show_progress=False, report=False)
+    res['recipe_aug'], res['recipe_epoch_s'] = RECIPE.aug, m['fit_time_s']
+    res['recipe_model_alone_s'] = round(m['n_train'] / res['model_img_s']['channels_last_adamw'], 1)
+    res['recipe_epoch_vs_model'] = round(m['fit_time_s'] / res['recipe_model_alone_s'], 2)
+    print('recipe epoch', res['recipe_epoch_s'], 'model alone', res['recipe_model_alone_s'], flush=True)
 
 out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
 tmp = out.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=2) + '\n'); tmp.replace(out)

@@ -91,9 +91,9 @@ class EpochTable(Callback):
         print(''.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
     def after_fit(self): self.learn.logger = self.old_logger
 
-def bars_or_table(learn:Learner) -> Learner:
-    "`learn` with fastai's progress bars where they can be seen (`interactive`), and `EpochTable` in their place in a pipe or a log."
-    if not interactive() and getattr(learn, 'progress', None) is not None:
+def bars_or_table(learn:Learner, bars:bool=True) -> Learner:
+    "`learn` with fastai's progress bars where they can be seen (`interactive`) and wanted (`bars`), and `EpochTable` in their place otherwise."
+    if not (bars and interactive()) and getattr(learn, 'progress', None) is not None:
         learn.remove_cb(learn.progress); learn.add_cb(EpochTable())
     return learn
 
@@ -533,8 +533,7 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                   n_valid=cfg['n_valid'], num_workers=cfg['num_workers'], seed=cfg['seed'], device=dev)
     learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out,
                         precision=cfg['precision'], **arch_kwargs)
-    if not show_progress: learn.remove_cb(learn.progress)
-    else: bars_or_table(learn)
+    bars_or_table(learn, bars=show_progress)
     if cfg['lr'] == 'find':                        # once, by rank 0 (alone), for every process
         if rank0:
             with alone(): lr = find_lr(learn, out)
@@ -599,7 +598,7 @@ def fit_run(out,                                   # the run directory: a new on
             deterministic:bool=False,              # cuDNN's deterministic mode on a GPU (slower); a CPU run is reproducible anyway
             force:bool=False,                      # write into an existing, non-empty `out`
             arch_kwargs:dict|None=None,            # the arch's options (`arch_options`): width, act, drop
-            show_progress:bool=True,               # show fastai's progress bars
+            show_progress:bool=True,               # show fastai's progress bars at a terminal (False, or in a log: a line per epoch)
             command:str|None=None,                 # the command line to record (default: `sys.argv`)
             report:bool=True,                      # write the run report (`make_report`) at the end
             skip_bad:bool=False,                   # leave out unreadable images instead of stopping
