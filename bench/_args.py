@@ -1,6 +1,9 @@
 """The benchmark scripts' shared command line: a parser described by the script's own docstring, and the options
-several scripts take, each added with its default as `name=default`: `bench_parser(__doc__, data=DATA, bs=256)`."""
-import argparse
+several scripts take, each added with its default as `name=default`: `bench_parser(__doc__, data=DATA, bs=256)`.
+A script built on `bench_parser` answers bad input that cifar-adv refuses (a missing dataset, a bad setting) with one line
+and exit 2, as the CLI does, instead of a traceback."""
+import argparse, os, shlex, subprocess, sys
+from pathlib import Path
 
 COMMON = {                                       # option: argparse keywords besides its default
     'data': dict(help='the dataset: a folder of train/ and test/ or a .tgz archive'),
@@ -23,6 +26,23 @@ def add_common(ap:argparse.ArgumentParser, **defaults) -> argparse.ArgumentParse
         ap.add_argument(f'--{name}', default=default, **{**kw, 'help': f"{kw['help']} (default: {shown})".replace('%', '%%')})
     return ap
 
+def one_line_errors(exc_type, exc, tb):
+    "`sys.excepthook`: cifar-adv's own errors (`CifarAdvError`, bad input) as one line and exit 2; anything else as usual."
+    if exc_type.__name__ != 'CifarAdvError': return sys.__excepthook__(exc_type, exc, tb)
+    sys.stdout.flush()
+    print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr, flush=True)
+    os._exit(2)                                   # an excepthook cannot choose the exit status any other way
+
 def bench_parser(doc:str, **defaults) -> argparse.ArgumentParser:
     "A parser described by the first line of `doc` (the script's docstring), with the common options in `defaults`."
+    sys.excepthook = one_line_errors
     return add_common(argparse.ArgumentParser(description=doc.splitlines()[0]), **defaults)
+
+def run_cli(cmd:list, **kwargs) -> subprocess.CompletedProcess:
+    "Run the command `cmd` (a cifar-adv verb) for a benchmark; when it fails, stop with its own last error line and exit status."
+    r = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if r.returncode:
+        last = (r.stderr.strip().splitlines() or ['no message'])[-1]
+        print(f"{Path(sys.argv[0]).name}: `{shlex.join(['cifar-adv', *map(str, cmd[1:])])}` failed: {last}", file=sys.stderr)
+        sys.exit(r.returncode)
+    return r

@@ -8,10 +8,10 @@ without `--tta`, on the official 10,000-image test set, from the committed `mode
 the run's own `metrics.json` accuracy to within one image; the script fails otherwise. TTA is reported beside it,
 never instead of it.
 """
-import json, subprocess, sys, shlex
+import json, sys, shlex
 from pathlib import Path
 from _paths import DATA, CLI
-from _args import bench_parser
+from _args import bench_parser, run_cli
 from cifar_adv.core import atomic_write_text
 
 ap = bench_parser(__doc__, data=DATA)
@@ -22,7 +22,7 @@ for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results')
     res = dict(run=run.name)
     for tta in (False, True):
         cmd = [CLI, 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])
-        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        r = json.loads(run_cli(cmd).stdout)
         res['accuracy_tta' if tta else 'accuracy'] = r['accuracy']
         res['command_tta' if tta else 'command'] = shlex.join(['cifar-adv'] + cmd[1:])
     res['n_images'] = r['n_images']

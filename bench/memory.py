@@ -6,10 +6,10 @@ Runs `cifar-adv fit` in a child process (a temporary run directory, no report) a
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
 and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json.
 """
-import csv, json, resource, shlex, subprocess, tempfile, time
+import csv, json, resource, shlex, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
-from _args import bench_parser
+from _args import bench_parser, run_cli
 from cifar_adv.core import atomic_write_text
 
 a = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results/memory.json').parse_args()
@@ -17,8 +17,7 @@ a = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results
 run = Path(tempfile.mkdtemp())/'run'
 fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--data', a.data, '--aug', 'seed', '--no_report']
 t0 = time.time()
-r = subprocess.run([CLI, *fit_args, '--out', str(run)], capture_output=True, text=True)     # --out: a temporary run
-assert r.returncode == 0, r.stderr[-3000:]
+run_cli([CLI, *fit_args, '--out', str(run)])      # --out: a temporary run
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 rows = list(csv.DictReader(open(run/'timings.csv')))
 m = json.loads((run/'metrics.json').read_text())

@@ -23,11 +23,11 @@ from cifar_adv.train import get_learner, mixing_cbs, seed_run
 
 arch = a.arch or RECIPE.arch
 arrs = load_arrays(a.data)
+dls = get_dls(arrs, bs=RECIPE.bs, n_train=a.n_train, n_valid=1000, seed=RECIPE.seed, device='cpu')   # one set of loaders for all
 times = {k: [] for k in OPTIONS}
 for r in range(a.rounds + 1):                      # round 0 warms every Learner up and is not counted
     for name, opts in OPTIONS.items():
         seed_run(RECIPE.seed, 'cpu')
-        dls = get_dls(arrs, bs=RECIPE.bs, n_train=a.n_train, n_valid=1000, seed=RECIPE.seed, device='cpu')
         learn = get_learner(dls, arch)
         learn.remove_cb(learn.progress)
         t0 = time.perf_counter()

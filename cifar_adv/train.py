@@ -412,7 +412,7 @@ class WeightEMA(Callback):
         if self.state is not None:                 # the average of a checkpoint (its layers named or, from an older run, numbered)
             load_weights(self.ema.module, {k[len('module.'):]: v for k, v in self.state.items() if k.startswith('module.')})
             self.ema.n_averaged.copy_(self.state['n_averaged'])
-        self.n = int(self.ema.n_averaged)
+        self.n = int(self.ema.n_averaged)          # `n_averaged` counted on the host: reading the device tensor each step would sync a GPU
     def after_step(self):
         self.ema.update_parameters(unwrap(self.learn.model)); self.n += 1
     def before_validate(self):                     # validate the average (in eval mode), not the weights being trained
@@ -491,7 +491,6 @@ def _write_run(out:Path, cfg:dict):
 
 def _check_settings(cfg:dict):
     "Every setting of a run, checked before anything is loaded or written: numbers, arch and its options, augmentation."
-    for k in MIXING_KEYS: cfg.setdefault(k, 0.0)
     check_fit_args(cfg['epochs'], cfg['bs'], cfg['lr'], cfg['wd'], cfg['label_smoothing'], cfg['n_train'], cfg['n_valid'],
                    cfg['ema'], cfg['mixup'], cfg['cutmix'])
     create_model(cfg['arch'], **cfg['arch_kwargs'])
@@ -508,6 +507,7 @@ def _load_data(cfg:dict, device) -> ImageArrays:
 def _resumable(out:Path) -> tuple:
     "The settings (`run.json`) and last checkpoint of the unfinished run in `out`."
     cfg, st = read_run(out), load_checkpoint(out)
+    for k in MIXING_KEYS: cfg.setdefault(k, 0.0)   # a run.json from before EMA, MixUp and CutMix: they were off
     if (out/'metrics.json').is_file() and st['epoch'] + 1 >= cfg['epochs']:
         raise CifarAdvError(f"the run in {out} has finished all its {plural(cfg['epochs'], 'epoch')}: nothing to resume")
     return cfg, st

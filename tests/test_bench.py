@@ -62,3 +62,35 @@ def test_bench_common_options(monkeypatch):
     helps = ' '.join(ap.format_help().split())
     assert '(default: 256)' in helps and '(default: a b)' in helps and "(default: $CIFAR_ADV_DATA, else fastai's copy)" in helps
     with pytest.raises(SystemExit): ap.parse_args(['--bs', 'many'])
+
+def _bench(tmp_path, code:str) -> subprocess.CompletedProcess:
+    "Run `code` as a benchmark script in `tmp_path`, with bench/ on the path as `python bench/X.py` has it."
+    (tmp_path/'script.py').write_text(code)
+    return subprocess.run([sys.executable, 'script.py'], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, 'PYTHONPATH': str(BENCH)})
+
+def test_bench_one_line_errors(tmp_path):
+    "A script built on `bench_parser` answers cifar-adv's refusal with one line and exit 2; any other error keeps its traceback."
+    refused = _bench(tmp_path, "from _args import bench_parser\nfrom cifar_adv.core import check\n"
+                               "bench_parser('Doc.').parse_args()\nprint('started')\ncheck(False, 'no dataset at x; pass --data')\n")
+    assert refused.returncode == 2 and refused.stdout == 'started\n'
+    assert refused.stderr == 'script.py: error: no dataset at x; pass --data\n'
+    bug = _bench(tmp_path, "from _args import bench_parser\nbench_parser('Doc.').parse_args()\n1/0\n")
+    assert bug.returncode == 1 and 'Traceback' in bug.stderr and 'ZeroDivisionError' in bug.stderr
+
+def test_bench_run_cli(tmp_path):
+    "`run_cli` returns a command's output; a failed command stops the script with the command, its last error line and its status."
+    ok = _bench(tmp_path, "import sys\nfrom _args import run_cli\nprint(run_cli([sys.executable, '-c', 'print(42)']).stdout.strip())\n")
+    assert ok.returncode == 0 and ok.stdout == '42\n'
+    bad = _bench(tmp_path, "import sys\nfrom _args import run_cli\n"
+                           "run_cli([sys.executable, '-c', 'import sys; print(1, file=sys.stderr); sys.exit(\"cifar-adv: error: no such run\")'])\n")
+    assert bad.returncode == 1 and len(bad.stderr.splitlines()) == 1
+    assert bad.stderr.startswith('script.py: `cifar-adv -c ') and bad.stderr.endswith('failed: cifar-adv: error: no such run\n')
+
+def test_bench_missing_data(tmp_path):
+    "A real benchmark (bench/evaluate.py, through the CLI) given a dataset that is not there: one line, exit 2, nothing written."
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, str(BENCH/'evaluate.py'), str(ROOT/'results'/'advnet_s-15ep'), '--data', str(tmp_path/'none.tgz')],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and 'data path not found' in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
