@@ -110,6 +110,21 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(sweep):
         if row['trial'] not in done: assert f"trial {row['trial']} " in r.stdout             # the rest ran on resume
     assert json.loads((out/'best.json').read_text())['complete']
 
+def test_optuna_search(tmp_path, sample):
+    "Optuna's TPE (`--search optuna`): the baseline first, then draws inside the space, each one the trial really trained with."
+    out = tmp_path/'optuna'
+    r = run_cli('tune', '--out', out, '--trials', 3, '--data', sample, *FAST, '--epochs', 1, '--search', 'optuna',
+                '--scheduler', 'none', '--space', 'lr=log:1e-3:3e-2,act=relu|silu')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out/'sweep.json').read_text())['search'] == 'optuna'
+    rows = read_csv(out/'trials.csv')
+    assert [row['kind'] for row in rows] == ['baseline', 'search', 'search'] and (rows[0]['lr'], rows[0]['act']) == ('0.01', 'relu')
+    for row in rows:
+        run = json.loads((out/'runs'/row['trial']/'run.json').read_text())
+        assert 1e-3 <= run['lr'] <= 3e-2 and (float(row['lr']), row['act']) == (run['lr'], run['arch_kwargs']['act'])
+    assert len({row['lr'] for row in rows}) == 3 and 'Warning' not in r.stdout + r.stderr, r.stderr[-2000:]
+    assert json.loads((out/'best.json').read_text())['complete']
+
 @pytest.mark.parametrize('args, msg', [
     (['--space', 'momentum=0.9:0.99'], "unknown parameter 'momentum'"),
     (['--space', 'lr=1e-2:1e-2'], 'is an empty range'),
