@@ -23,7 +23,7 @@ fit: install             ## train: make fit ARGS="--epochs 60 --data PATH"
 test: install            ## notebooks (nbdev_test), the docs site, then pytest (which checks the site in headless Chromium)
 	$(BIN)/nbdev_test --n_workers 1
 	$(PY) tools/docs.py --execute
-	CIFAR_ADV_DOCS=_docs $(PY) -m pytest -q -rs tests
+	CIFAR_ADV_DOCS=_docs $(PY) -m pytest -q -rs --durations=20 tests
 
 test-fast: install       ## pytest without the tests marked slow (training, results/ re-evaluation, docs build): a few minutes on 2 cores
 	$(PY) -m pytest -q -rs -m "not slow" tests
