@@ -1,4 +1,4 @@
-"Train a real Net on a few thousand real CIFAR-10 images through the CLI, then check the run directory and the export."
+"Train a real Net on a few thousand real CIFAR-10 images through the CLI, then check the run directory and the export; and the recipe's optimiser."
 import json, subprocess, sys, textwrap
 import numpy as np
 import pandas as pd
@@ -135,3 +135,16 @@ def test_report_verb_and_its_errors(run, tmp_path, sample):
     for split in ('train', 'test'): (other/split/'cat').rename(other/split/'kitten')
     r = run_cli('report', out, '--data', other)
     assert r.returncode == 2 and "classes differ from the model's" in r.stderr and 'kitten' in r.stderr
+
+def test_weight_decay_spares_batchnorm_and_biases(sample):
+    "The recipe decays the conv and linear weights only: BatchNorm's scales and shifts and every bias are spared (fastai's `wd_bn_bias=False`)."
+    from fastai.torch_core import norm_bias_params
+    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.train import get_learner
+    learn = get_learner(get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu'), 'advnet_hr')
+    learn.create_opt()
+    spared = {id(p) for p in norm_bias_params(learn.model)}
+    decayed = {n for n, p in learn.model.named_parameters() if learn.opt.state[p].get('do_wd', True)}
+    assert decayed and spared and len(decayed) + len(spared) == len(list(learn.model.parameters()))
+    assert all(n.endswith('.weight') and '.bn.' not in n for n in decayed), decayed
+    assert not spared & {id(p) for n, p in learn.model.named_parameters() if n in decayed}
