@@ -27,11 +27,12 @@ def add_common(ap:argparse.ArgumentParser, **defaults) -> argparse.ArgumentParse
     return ap
 
 def one_line_errors(exc_type, exc, tb):
-    "`sys.excepthook`: cifar-adv's own errors (`CifarAdvError`, bad input) as one line and exit 2; anything else as usual."
-    if exc_type.__name__ != 'CifarAdvError': return sys.__excepthook__(exc_type, exc, tb)
+    "`sys.excepthook`: cifar-adv's own errors (a `CifarAdvError`: bad input, exit 2; a `RunFailed`: exit 1) as one line; anything else as usual."
+    if not any(c.__name__ == 'CifarAdvError' for c in exc_type.__mro__): return sys.__excepthook__(exc_type, exc, tb)
+    from cifar_adv.core import one_line
     sys.stdout.flush()
-    print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr, flush=True)
-    os._exit(2)                                   # an excepthook cannot choose the exit status any other way
+    print(f"{Path(sys.argv[0]).name}: error: {one_line(exc)}", file=sys.stderr, flush=True)
+    os._exit(getattr(exc, 'exit_code', 2))        # an excepthook cannot choose the exit status any other way
 
 def bench_parser(doc:str, **defaults) -> argparse.ArgumentParser:
     "A parser described by the first line of `doc` (the script's docstring), with the common options in `defaults`."
@@ -44,5 +45,5 @@ def run_cli(cmd:list, **kwargs) -> subprocess.CompletedProcess:
     if r.returncode:
         last = (r.stderr.strip().splitlines() or ['no message'])[-1]
         print(f"{Path(sys.argv[0]).name}: `{shlex.join(['cifar-adv', *map(str, cmd[1:])])}` failed: {last}", file=sys.stderr)
-        sys.exit(r.returncode)
+        sys.exit(r.returncode if r.returncode > 0 else 1)   # killed by a signal: negative
     return r

@@ -8,7 +8,7 @@ least disturbed). The ONNX model is exported from the same weights into a tempor
 import json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
-from _args import bench_parser, add_common
+from _args import bench_parser, add_common, run_cli
 import numpy as np
 
 ap = bench_parser(__doc__, data=DATA)
@@ -49,8 +49,7 @@ for fmt, p in preds.items():
                                img_s=round(len(paths) / t)))
 # one image, from process start to the printed answer
 for fmt, m in (('torch', a.model), ('onnx', str(Path(tmp)/'model.onnx'))):
-    t, r = best(lambda: subprocess.run([CLI, 'predict', m, paths[0]], capture_output=True, text=True))
-    assert r.returncode == 0, r.stderr
+    t, r = best(lambda: run_cli([CLI, 'predict', m, paths[0]]))
     res['results'].append(dict(format=fmt, what='one image: `cifar-adv predict` process start to answer', seconds=round(t, 2)))
 t, _ = best(lambda: subprocess.run([sys.executable, '-c', 'import torch'], check=True))
 res['results'].append(dict(format='', what='for comparison: `python -c "import torch"` alone', seconds=round(t, 2)))

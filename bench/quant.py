@@ -9,10 +9,10 @@ images, seed 0) write both files into a temporary folder. Both are then timed in
 CPU's int8 instruction sets, the operators ONNX Runtime runs in float in the int8 model, and the load average at
 the start (other work sharing the cores slows both models alike but inflates the one-image times).
 """
-import collections, json, os, platform, subprocess, tempfile, time
+import collections, json, os, platform, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
-from _args import bench_parser
+from _args import bench_parser, run_cli
 import numpy as np
 
 ap = bench_parser(__doc__, data=DATA, repeat=5, out='bench/results/quant.json')
@@ -55,9 +55,8 @@ def one_image(model, img) -> float:
     ts = []
     for _ in range(a.repeat):
         t = time.perf_counter()
-        r = subprocess.run([CLI, 'predict', str(model), str(img)], capture_output=True, text=True)
+        run_cli([CLI, 'predict', str(model), str(img)])
         ts.append(time.perf_counter() - t)
-        assert r.returncode == 0, r.stderr
     return round(min(ts), 3)
 
 root, classes, files, ys = labelled_files(a.data)
@@ -70,9 +69,7 @@ for run in a.runs:
     src, d = Path('results')/run, tmp/run
     paths = {'float32': d/'model.onnx', 'int8': d/'model.int8.onnx'}
     for fmt, p in (('onnx', paths['float32']), ('onnx-int8', paths['int8'])):
-        r = subprocess.run([CLI, 'export', src, '--format', fmt, '--out', p, '--data', a.data, '--n_calib', str(a.n_calib)],
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
+        run_cli([CLI, 'export', src, '--format', fmt, '--out', p, '--data', a.data, '--n_calib', str(a.n_calib)])
     preds = {k: Predictor.load(p) for k, p in paths.items()}
     y = np.array([preds['float32'].classes.index(classes[i]) for i in ys])
     top1 = {k: p.predict_proba(x, bs=256).argmax(1) for k, p in preds.items()}

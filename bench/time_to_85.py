@@ -14,10 +14,10 @@ The time to 85% is `total_s` = fit + evaluate; `total_first_use_s` adds the one-
 also records the run in results/NAME (then run `python bench/evaluate.py results/NAME`). Run it on an otherwise idle
 machine: its whole point is the clock.
 """
-import json, os, platform, shlex, subprocess, sys, tempfile, time
+import json, os, platform, shlex, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
-from _args import bench_parser, add_common
+from _args import bench_parser, add_common, run_cli
 
 ap = bench_parser(__doc__, data=DATA, arch='advnet_fast', epochs=13, lr=0.01, bs=256)
 ap.add_argument('--target', type=float, default=0.85, help='test accuracy to reach')
@@ -25,17 +25,16 @@ ap.add_argument('--budget_min', type=float, default=10.0, help='wall-clock budge
 ap.add_argument('--ema', type=float, default=0.0, help="decay of the weights' moving average (fit --ema; default 0: off)")
 ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
 a = add_common(ap, out='bench/results/time_to_85.json').parse_args()
-if not Path(a.data).exists(): sys.exit(f'time_to_85.py: error: no dataset at {a.data}; pass --data')
-if a.save and (Path('results')/a.save).exists(): sys.exit(f'time_to_85.py: error: results/{a.save} exists; choose another --save')
 
-from cifar_adv.core import atomic_write_text
+from cifar_adv.core import atomic_write_text, check
+check(Path(a.data).exists(), f'no dataset at {a.data}; pass --data')             # one line and exit 2 (bench_parser)
+check(not (a.save and (Path('results')/a.save).exists()), f'results/{a.save} exists; choose another --save')
 from _results import save_result
 
 def timed(cmd, env) -> tuple[float, str]:
-    "Run `cmd`; its wall time in seconds and its stdout. A failure stops the benchmark with the command's own error."
+    "Run `cmd`; its wall time in seconds and its stdout. A failure stops the benchmark with the command's own error and status."
     t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if r.returncode: sys.exit(f"time_to_85.py: error: {shlex.join(cmd)} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    r = run_cli(cmd, env=env)
     return time.perf_counter() - t, r.stdout
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -501,7 +501,7 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
     from cifar_adv.data import load_arrays, resolve_data
     arrs = load_arrays(sweep['data'] if resume else data)   # decoded here once (cached): the trials load the cached arrays
     if not resume:
-        sweep['data'] = str(Path(data).resolve()) if data else str(resolve_data(None))
+        sweep['data'] = str(Path(data).expanduser().resolve()) if data else str(resolve_data(None))
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out/'sweep.json', json.dumps(sweep, indent=2) + '\n')
     _quiet_ray()

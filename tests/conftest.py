@@ -34,7 +34,7 @@ SLOW_TESTS = {
     'test_models::test_rf_matches_gradient_measure[resnet18]', 'test_models::test_rf_matches_gradient_measure[advnet_dil]',
     'test_models::test_rf_matches_gradient_measure[seed003]', 'test_models::test_rf_matches_gradient_measure[seed004]',
     'test_models::test_arch_contract[resnet18]', 'test_models::test_arch_contract[seed004]',
-    'test_bench::test_bench_script_help[reference]',
+    'test_bench::test_bench_script_help[reference]', 'test_bench::test_bench_missing_data',
     'test_docs::test_pages',
     'test_distributed::test_torchrun_two_processes_one_run_directory', 'test_distributed::test_sigkill_of_the_job_then_resume_under_torchrun',
     'test_distributed::test_two_nodes_on_loopback', 'test_device::test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device',

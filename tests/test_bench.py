@@ -51,6 +51,7 @@ def test_bench_paths(tmp_path):
 def test_bench_common_options(monkeypatch):
     "The shared options parse with their types and defaults, in the order given, and each says its default."
     monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setattr(sys, 'excepthook', sys.excepthook)     # bench_parser sets its own: pytest's comes back after the test
     from _args import bench_parser, add_common
     ap = bench_parser('First line.\nMore.', data=None, arch='advnet', bs=256)
     ap.add_argument('--own')
@@ -70,11 +71,14 @@ def _bench(tmp_path, code:str) -> subprocess.CompletedProcess:
                           env={**os.environ, 'PYTHONPATH': str(BENCH)})
 
 def test_bench_one_line_errors(tmp_path):
-    "A script built on `bench_parser` answers cifar-adv's refusal with one line and exit 2; any other error keeps its traceback."
+    "A script built on `bench_parser` answers cifar-adv's refusal with one line and exit 2, a failed run with one line and exit 1; any other error keeps its traceback."
     refused = _bench(tmp_path, "from _args import bench_parser\nfrom cifar_adv.core import check\n"
                                "bench_parser('Doc.').parse_args()\nprint('started')\ncheck(False, 'no dataset at x; pass --data')\n")
     assert refused.returncode == 2 and refused.stdout == 'started\n'
     assert refused.stderr == 'script.py: error: no dataset at x; pass --data\n'
+    failed = _bench(tmp_path, "from _args import bench_parser\nfrom cifar_adv.core import RunFailed\n"
+                              "bench_parser('Doc.').parse_args()\nraise RunFailed('cannot write out.json: disk full\\nmore detail')\n")
+    assert failed.returncode == 1 and failed.stderr == 'script.py: error: cannot write out.json: disk full\n'
     bug = _bench(tmp_path, "from _args import bench_parser\nbench_parser('Doc.').parse_args()\n1/0\n")
     assert bug.returncode == 1 and 'Traceback' in bug.stderr and 'ZeroDivisionError' in bug.stderr
 
@@ -89,8 +93,13 @@ def test_bench_run_cli(tmp_path):
 
 def test_bench_missing_data(tmp_path):
     "A real benchmark (bench/evaluate.py, through the CLI) given a dataset that is not there: one line, exit 2, nothing written."
+    import shutil
     from conftest import ROOT
-    r = subprocess.run([sys.executable, str(BENCH/'evaluate.py'), str(ROOT/'results'/'advnet_s-15ep'), '--data', str(tmp_path/'none.tgz')],
+    run = tmp_path/'run'
+    shutil.copytree(ROOT/'results'/'advnet_s-15ep', run)         # a copy: evaluate.py writes evaluate.json into the run it checks
+    (run/'evaluate.json').unlink()
+    before = sorted(tmp_path.rglob('*'))
+    r = subprocess.run([sys.executable, str(BENCH/'evaluate.py'), str(run), '--data', str(tmp_path/'none.tgz')],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and 'data path not found' in r.stderr, r.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(tmp_path.rglob('*')) == before

@@ -117,6 +117,8 @@ def test_optuna_search(tmp_path, sample):
                 '--scheduler', 'none', '--space', 'lr=log:1e-3:3e-2,act=relu|silu')
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out/'sweep.json').read_text())['search'] == 'optuna'
+    states = list((out/'tune').glob('searcher-state-*.pkl'))    # Ray saves the searcher it ran: an Optuna study, not random search's
+    assert len(states) == 1 and b'optuna' in states[0].read_bytes() and not list((out/'tune').glob('basic-variant-state-*'))
     rows = read_csv(out/'trials.csv')
     assert [row['kind'] for row in rows] == ['baseline', 'search', 'search'] and (rows[0]['lr'], rows[0]['act']) == ('0.01', 'relu')
     for row in rows:
