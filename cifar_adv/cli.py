@@ -160,7 +160,7 @@ def data(data:str=None,  # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fas
     print("std:     " + ", ".join(f"{v:.4f}" for v in a.std))
 
 # %% ../nbs/06_cli.ipynb #ae70b41a
-def report(rundir:str,        # run directory written by `cifar-adv fit`
+def report(rundir:str,        # run directory written by `cifar-adv fit`, or a committed run in results/
            data:str=None,     # dataset (default: the one the run used)
            n:int=10,          # how many misclassified images to show in the top-loss and GradCAM figures
            device:str='auto', # auto (a GPU if there is one), cpu, cuda, cuda:N or mps
@@ -170,7 +170,8 @@ def report(rundir:str,        # run directory written by `cifar-adv fit`
     from cifar_adv.report import make_report
     from cifar_adv.data import resolve_device
     resolve_device(device)
-    print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
+    if not (Path(rundir)/'model.safetensors').is_file() and (Path(rundir)/'export.pkl').is_file():
+        print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
     r = make_report(rundir, data=data, n=n, device=device)
     print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 

@@ -22,12 +22,39 @@ __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 
            'cam_layer', 'gradcam_maps', 'plot_gradcam', 'make_report']
 
 # %% ../nbs/05a_report.ipynb #7f325347
-def load_run(rundir, device=None) -> tuple:
-    "The exported `Learner` of `rundir` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) and its `metrics.json`."
+def _check_vocab(data_classes:list, classes:list):
+    "Fail with one line unless the dataset lists the model's classes, in the model's order."
+    if data_classes != classes:
+        from cifar_adv.inference import check_classes
+        check_classes(data_classes, classes)
+        raise CifarAdvError(f"the dataset lists the model's classes in another order: {data_classes}")
+
+def _safe_learner(rundir:Path, meta:dict, data=None, device=None):
+    "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`), its DataLoaders normalised as the model was trained."
+    from dataclasses import replace
+    from cifar_adv.data import resolve_device
+    from cifar_adv.inference import Predictor
+    from cifar_adv.train import get_learner
+    pred = Predictor.from_safetensors(rundir/'model.safetensors')
+    dev = resolve_device(device)
+    arrs = load_arrays(data or recorded_data(meta.get('data')))
+    _check_vocab(arrs.classes, pred.classes)
+    arrs = replace(arrs, mean=tuple(pred.meta['mean']), std=tuple(pred.meta['std']))   # the model's own normalisation
+    k = len(pred.classes)          # the DataLoaders only carry the vocab, the device and the normalisation: one image per class
+    dls = get_dls(arrs, bs=k, n_train=k, n_valid=k, aug='none', num_workers=0, device=dev)
+    learn = get_learner(dls, pred.meta['arch'], label_smoothing=meta.get('label_smoothing', 0.0), precision='fp32',
+                        **pred.meta['arch_kwargs'])
+    learn.model = pred.model.to(dev)
+    return learn
+
+def load_run(rundir, device=None, data=None) -> tuple:
+    "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU), and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
     rundir = Path(rundir)
     check(rundir.is_dir(), f"run directory not found: {rundir}")
-    check((rundir/'export.pkl').is_file(), f"{rundir} has no export.pkl: not a finished run (cifar-adv fit writes it)")
+    safe, pkl = (rundir/'model.safetensors').is_file(), (rundir/'export.pkl').is_file()
+    check(safe or pkl, f"{rundir} has no model.safetensors or export.pkl: not a finished run (cifar-adv fit writes both)")
     meta = json.loads((rundir/'metrics.json').read_text()) if (rundir/'metrics.json').is_file() else {}
+    if safe: return _safe_learner(rundir, meta, data, device), meta
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python')   # we say it ourselves, once
         if device is None: learn = load_learner(rundir/'export.pkl', cpu=not torch.cuda.is_available())
@@ -43,13 +70,14 @@ def valid_dl(learn, data=None, meta:dict|None=None, bs:int=512):
     meta = meta or {}
     arrs = load_arrays(data or recorded_data(meta.get('data')))
     classes = list(learn.dls.vocab)
-    if arrs.classes != classes:
-        from cifar_adv.inference import check_classes
-        check_classes(arrs.classes, classes)
-        raise CifarAdvError(f"the dataset lists the model's classes in another order: {arrs.classes}")
+    _check_vocab(arrs.classes, classes)
+    from dataclasses import replace
+    from fastai.vision.all import Normalize
+    norm = [t for t in learn.dls.valid.after_batch if isinstance(t, Normalize)][:1]   # the model's normalisation, not this dataset's
+    stats = {k: tuple(getattr(t, k).flatten().tolist()) for t in norm for k in ('mean', 'std')}
     n_valid = meta.get('n_valid') if meta.get('n_valid') != len(arrs.valid_y) else None
     k = len(classes)     # the training split is not needed: one image per class keeps the DataLoaders cheap
-    dls = get_dls(arrs, bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
+    dls = get_dls(replace(arrs, **stats), bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
                   num_workers=0, device=learn.dls.device)
     idx = subset_idxs(arrs.valid_y, n_valid, meta.get('seed', 0))
     return dls.valid.new(shuffle=False, drop_last=False, bs=bs), arrs, idx
@@ -206,7 +234,7 @@ def make_report(rundir, data=None, n:int=10, device=None) -> dict:
     t0 = time.time()
     check(n > 0, f"--n must be > 0, got {n}")
     rundir = Path(rundir)
-    learn, meta = load_run(rundir, device)
+    learn, meta = load_run(rundir, device, data)
     dl, arrs, idx = valid_dl(learn, data, meta)
     interp = RunInterpretation.from_learner(learn, dl=dl)
     out = rundir/'report'; out.mkdir(exist_ok=True)

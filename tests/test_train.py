@@ -130,11 +130,27 @@ def test_report_verb_and_its_errors(run, tmp_path, sample):
     assert 'test accuracy' in r.stdout
     empty = tmp_path/'norun'; empty.mkdir()
     r = run_cli('report', empty)
-    assert r.returncode == 2 and 'no export.pkl' in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+    assert r.returncode == 2 and 'no model.safetensors or export.pkl' in r.stderr and len(r.stderr.strip().splitlines()) <= 2
     other = shutil.copytree(sample, tmp_path/'other')
     for split in ('train', 'test'): (other/split/'cat').rename(other/split/'kitten')
     r = run_cli('report', out, '--data', other)
     assert r.returncode == 2 and "classes differ from the model's" in r.stderr and 'kitten' in r.stderr
+
+def test_report_from_either_format(run, tmp_path):
+    "A run kept as `results/` keeps it (the safe format: no export.pkl) gets the report the run got; a run with only `export.pkl` falls back to it."
+    import shutil
+    out, _ = run
+    for fmt, files in (('safe', ('model.safetensors', 'model.json')), ('pickle', ('export.pkl',))):
+        d = tmp_path/fmt; d.mkdir()
+        for f in ('run.json', 'metrics.csv', 'metrics.json') + files: shutil.copy(out/f, d/f)
+        r = run_cli('report', d, '--n', 4)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert ('export.pkl' in r.stderr) == (fmt == 'pickle')           # the pickle note only where a pickle is loaded
+        m = json.loads((d/'metrics.json').read_text())
+        assert m['report']['accuracy'] == pytest.approx(m['accuracy'], abs=1e-6), fmt
+        for f in ('curves.png', 'top_losses.png', 'gradcam.png'): assert (d/'report'/f).is_file(), (fmt, f)
+        for f in ('confusion_matrix.csv', 'per_class.csv'):                # the same predictions as the run's own report
+            assert (d/'report'/f).read_text() == (out/'report'/f).read_text(), (fmt, f)
 
 def test_weight_decay_spares_batchnorm_and_biases(sample):
     "The recipe decays the conv and linear weights only: BatchNorm's scales and shifts and every bias are spared (fastai's `wd_bn_bias=False`)."

@@ -1,15 +1,18 @@
 """The README's and the docs' figures, drawn from committed runs in results/ into nbs/images/.
 
-    python tools/figures.py [--run advnet_hr-60ep]
+    python tools/figures.py [--run advnet_hr-60ep] [--data ../shared/data/cifar10.tgz]
 
 `curves.png`: train and test loss, and test accuracy, per epoch of one committed run (its `metrics.csv`), with the final
 test accuracy (its `metrics.json`) marked.
 `accuracy_params.png`: every committed run's test accuracy against its parameters and against its multiply-adds per
 image (torchinfo, via `arch_info`), both on log scales, with the 100k and 200k budgets and the seeds' own test-set figures
 (`bench/results/seeds.json`; the two measured on the training set are left out).
+`reports/<run>/`: the run report's curves, top losses and GradCAM of each committed run in `REPORT_RUNS`, made by
+`cifar-adv report`'s `make_report` on a copy of `results/<run>` (its safe format) with the dataset at `--data`; a run
+not committed yet is skipped.
 Each file is written to a temporary name and renamed into place.
 """
-import argparse, csv, json, sys
+import argparse, csv, json, os, shutil, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,9 +91,29 @@ def accuracy_params(dest:Path) -> Path:
     plt.close(fig)
     return dest
 
+REPORT_RUNS = ('advnet_hr-60ep', 'resnet18-20ep')   # committed runs whose report figures the docs show
+REPORT_FIGS = ('curves.png', 'top_losses.png', 'gradcam.png')
+
+def report_figures(run:str, data:str, dest:Path) -> Path:
+    "The report figures (`REPORT_FIGS`) of `results/<run>`, made from its committed weights on the test set at `data`, into `dest`."
+    from cifar_adv.core import atomic_path
+    from cifar_adv.report import make_report
+    with tempfile.TemporaryDirectory() as tmp:
+        d = shutil.copytree(ROOT/'results'/run, Path(tmp)/run)       # make_report adds to metrics.json: never in results/
+        r = make_report(d, data=data, device='cpu')
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in REPORT_FIGS:
+            with atomic_path(dest/f) as t: shutil.copyfile(r['out']/f, t)
+    return dest
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--run', default='advnet_hr-60ep', help='committed run in results/ (default: advnet_hr-60ep)')
+    ap.add_argument('--data', default=os.path.relpath(ROOT.parent/'shared'/'data'/'cifar10.tgz'), help='CIFAR-10 for the report figures')
     a = ap.parse_args()
     print(f"wrote {curves(a.run, ROOT/'nbs'/'images'/'curves.png')}")
     print(f"wrote {accuracy_params(ROOT/'nbs'/'images'/'accuracy_params.png')}")
+    for run in REPORT_RUNS:
+        if not Path(a.data).exists(): print(f"skipped the report figures of {run}: no dataset at {a.data} (pass --data)")
+        elif (ROOT/'results'/run/'model.safetensors').is_file(): print(f"wrote {report_figures(run, a.data, ROOT/'nbs'/'images'/'reports'/run)}")
+        else: print(f"skipped the report figures of {run}: not in results/ yet")
