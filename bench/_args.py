@@ -44,6 +44,7 @@ def run_cli(cmd:list, **kwargs) -> subprocess.CompletedProcess:
     r = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if r.returncode:
         last = (r.stderr.strip().splitlines() or ['no message'])[-1]
-        print(f"{Path(sys.argv[0]).name}: `{shlex.join(['cifar-adv', *map(str, cmd[1:])])}` failed: {last}", file=sys.stderr)
+        shown = [Path(str(cmd[0])).name, *map(str, cmd[1:])]      # `cifar-adv fit ...` for the CLI, not the venv's full path
+        print(f"{Path(sys.argv[0]).name}: `{shlex.join(shown)}` failed: {last}", file=sys.stderr)
         sys.exit(r.returncode if r.returncode > 0 else 1)   # killed by a signal: negative
     return r

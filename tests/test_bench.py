@@ -89,7 +89,7 @@ def test_bench_run_cli(tmp_path):
     bad = _bench(tmp_path, "import sys\nfrom _args import run_cli\n"
                            "run_cli([sys.executable, '-c', 'import sys; print(1, file=sys.stderr); sys.exit(\"cifar-adv: error: no such run\")'])\n")
     assert bad.returncode == 1 and len(bad.stderr.splitlines()) == 1
-    assert bad.stderr.startswith('script.py: `cifar-adv -c ') and bad.stderr.endswith('failed: cifar-adv: error: no such run\n')
+    assert bad.stderr.startswith(f"script.py: `{Path(sys.executable).name} -c ") and bad.stderr.endswith('failed: cifar-adv: error: no such run\n')
 
 def test_bench_missing_data(tmp_path):
     "A real benchmark (bench/evaluate.py, through the CLI) given a dataset that is not there: one line, exit 2, nothing written."
