@@ -170,8 +170,6 @@ def report(rundir:str,        # run directory written by `cifar-adv fit`, or a c
     from cifar_adv.report import make_report
     from cifar_adv.data import resolve_device
     resolve_device(device)
-    if not (Path(rundir)/'model.safetensors').is_file() and (Path(rundir)/'export.pkl').is_file():
-        print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
     r = make_report(rundir, data=data, n=n, device=device)
     print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 

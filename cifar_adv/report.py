@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_report.ipynb #1344802a
 from __future__ import annotations
-import json, base64, time, warnings
+import json, base64, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
 from .core import CifarAdvError, check, atomic_path, atomic_write_text
-from .data import load_arrays, get_dls, subset_idxs, recorded_data
+from .data import load_arrays, get_dls, recorded_data
 
 # %% auto #0
 __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 'plot_curves', 'plot_confusion', 'plot_gallery',
@@ -29,58 +29,55 @@ def _check_vocab(data_classes:list, classes:list):
         check_classes(data_classes, classes)
         raise CifarAdvError(f"the dataset lists the model's classes in another order: {data_classes}")
 
-def _safe_learner(rundir:Path, meta:dict, data=None, device=None):
-    "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`), its DataLoaders normalised as the model was trained."
+def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
+    "DataLoaders over the run's validation images (`test/`, or the run's class-balanced subset), normalised with the model's `stats`; one training image per class, since a report does not train."
     from dataclasses import replace
-    from cifar_adv.data import resolve_device
+    _check_vocab(arrs.classes, classes)
+    n_valid = meta.get('n_valid') if meta.get('n_valid') != len(arrs.valid_y) else None
+    k = len(classes)
+    return get_dls(replace(arrs, **stats), bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
+                   num_workers=0, device=device)
+
+def _safe_learner(rundir:Path, meta:dict, arrs, dev):
+    "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`)."
     from cifar_adv.inference import Predictor
     from cifar_adv.train import get_learner
     pred = Predictor.from_safetensors(rundir/'model.safetensors')
-    dev = resolve_device(device)
-    arrs = load_arrays(data or recorded_data(meta.get('data')))
-    _check_vocab(arrs.classes, pred.classes)
-    arrs = replace(arrs, mean=tuple(pred.meta['mean']), std=tuple(pred.meta['std']))   # the model's own normalisation
-    k = len(pred.classes)          # the DataLoaders only carry the vocab, the device and the normalisation: one image per class
-    dls = get_dls(arrs, bs=k, n_train=k, n_valid=k, aug='none', num_workers=0, device=dev)
+    dls = _report_dls(arrs, pred.classes, dict(mean=tuple(pred.meta['mean']), std=tuple(pred.meta['std'])), meta, dev)
     learn = get_learner(dls, pred.meta['arch'], label_smoothing=meta.get('label_smoothing', 0.0), precision='fp32',
                         **pred.meta['arch_kwargs'])
     learn.model = pred.model.to(dev)
     return learn
 
+def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
+    "A `Learner` from `rundir/export.pkl` (a pickle: announced on stderr), its DataLoaders replaced by the run's validation images."
+    from fastai.vision.all import Normalize
+    print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='load_learner` uses Python')   # said above, once
+        learn = load_learner(rundir/'export.pkl', cpu=dev.type != 'cuda')     # fastai's fp32 on a CPU, fp16/bf16 kept on CUDA
+    norm = [t for t in learn.dls.valid.after_batch if isinstance(t, Normalize)][:1]   # the model's normalisation, not this dataset's
+    stats = {k: tuple(getattr(t, k).flatten().tolist()) for t in norm for k in ('mean', 'std')}
+    learn.dls = _report_dls(arrs, list(learn.dls.vocab), stats, meta, dev)
+    learn.model.to(dev)
+    return learn
+
 def load_run(rundir, device=None, data=None) -> tuple:
-    "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU), and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
+    "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) whose DataLoaders hold the run's validation images, and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
+    from cifar_adv.data import resolve_device
     rundir = Path(rundir)
     check(rundir.is_dir(), f"run directory not found: {rundir}")
     safe, pkl = (rundir/'model.safetensors').is_file(), (rundir/'export.pkl').is_file()
     check(safe or pkl, f"{rundir} has no model.safetensors or export.pkl: not a finished run (cifar-adv fit writes both)")
     meta = json.loads((rundir/'metrics.json').read_text()) if (rundir/'metrics.json').is_file() else {}
-    if safe: return _safe_learner(rundir, meta, data, device), meta
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='load_learner` uses Python')   # we say it ourselves, once
-        if device is None: learn = load_learner(rundir/'export.pkl', cpu=not torch.cuda.is_available())
-        else:
-            from cifar_adv.data import resolve_device
-            dev = resolve_device(device)
-            learn = load_learner(rundir/'export.pkl', cpu=dev.type != 'cuda')    # fastai's fp32 on a CPU, fp16/bf16 kept on CUDA
-            learn.dls.device = dev; learn.model.to(dev)
-    return learn, meta
+    dev = resolve_device(device)
+    arrs = load_arrays(data or recorded_data(meta.get('data')))    # loaded once, whichever format
+    return (_safe_learner if safe else _pickle_learner)(rundir, meta, arrs, dev), meta
 
-def valid_dl(learn, data=None, meta:dict|None=None, bs:int=512):
-    "A labelled, unshuffled `DataLoader` over the run's validation images, and the arrays behind it."
-    meta = meta or {}
-    arrs = load_arrays(data or recorded_data(meta.get('data')))
-    classes = list(learn.dls.vocab)
-    _check_vocab(arrs.classes, classes)
-    from dataclasses import replace
-    from fastai.vision.all import Normalize
-    norm = [t for t in learn.dls.valid.after_batch if isinstance(t, Normalize)][:1]   # the model's normalisation, not this dataset's
-    stats = {k: tuple(getattr(t, k).flatten().tolist()) for t in norm for k in ('mean', 'std')}
-    n_valid = meta.get('n_valid') if meta.get('n_valid') != len(arrs.valid_y) else None
-    k = len(classes)     # the training split is not needed: one image per class keeps the DataLoaders cheap
-    dls = get_dls(replace(arrs, **stats), bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
-                  num_workers=0, device=learn.dls.device)
-    idx = subset_idxs(arrs.valid_y, n_valid, meta.get('seed', 0))
-    return dls.valid.new(shuffle=False, drop_last=False, bs=bs), arrs, idx
+def valid_dl(learn, bs:int=512):
+    "A labelled, unshuffled `DataLoader` over the validation images of a `load_run` Learner; its `x` holds them as uint8 arrays, in order."
+    return learn.dls.valid.new(shuffle=False, drop_last=False, bs=bs)
+
 
 # %% ../nbs/05a_report.ipynb #2f2e902e
 class RunInterpretation(ClassificationInterpretation):
@@ -235,7 +232,7 @@ def make_report(rundir, data=None, n:int=10, device=None) -> dict:
     check(n > 0, f"--n must be > 0, got {n}")
     rundir = Path(rundir)
     learn, meta = load_run(rundir, device, data)
-    dl, arrs, idx = valid_dl(learn, data, meta)
+    dl = valid_dl(learn)
     interp = RunInterpretation.from_learner(learn, dl=dl)
     out = rundir/'report'; out.mkdir(exist_ok=True)
     classes = [str(c) for c in learn.dls.vocab]
@@ -254,7 +251,7 @@ def make_report(rundir, data=None, n:int=10, device=None) -> dict:
                                  (interp.preds, interp.targs, interp.decoded, interp.losses))
     wrong = np.flatnonzero(dec != targs)
     top = wrong[np.argsort(-losses[wrong], kind='stable')[:n]].tolist()
-    imgs = [arrs.valid_x[idx[i]] for i in top]
+    imgs = [dl.x[i] for i in top]
     titles = [f"{classes[dec[i]]} / {classes[targs[i]]}\nloss {losses[i]:.2f}, p {probs[i, dec[i]]:.2f}" for i in top]
     if top:
         save_fig(plot_gallery(imgs, titles), out/'top_losses.png'); figs.append(('Top losses (predicted / actual)', out/'top_losses.png'))
