@@ -1,5 +1,5 @@
 "Devices and precision: --device/--precision/--num_workers/--deterministic, device-correct checkpoints, and the GPU check in its CPU smoke mode."
-import json, os, subprocess, sys
+import json, os, shutil, subprocess, sys
 import pytest
 import torch
 from conftest import ROOT
@@ -35,10 +35,18 @@ def test_other_verbs_refuse_a_missing_device(tmp_path, sample, capsys):
     assert main(['predict', str(model), str(img), '--device', 'cuda']) == 2
     assert main(['evaluate', str(model), '--data', str(sample), '--device', 'cuda:0']) == 2
     assert main(['lr-find', '--data', str(sample), '--out', str(tmp_path/'lr'), '--device', 'cuda']) == 2
-    assert main(['report', str(tmp_path), '--device', 'mps']) == 2
+    run = tmp_path/'run'; shutil.copytree(ROOT/'results'/'advnet-15ep', run)    # a finished run: only the device is wrong
+    assert main(['report', str(run), '--device', 'mps']) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 4 and all(l.startswith('cifar-adv: error: ') for l in lines), lines
-    assert not (tmp_path/'lr').exists()
+    assert '--device cuda' in lines[0] and '--device cuda:0' in lines[1] and '--device cuda' in lines[2] and '--device mps' in lines[3], lines
+    assert not (tmp_path/'lr').exists() and not (run/'report').exists()
+
+@pytest.mark.skipif(not NO_CUDA, reason='a machine without CUDA')
+def test_report_names_a_missing_run_before_the_device(tmp_path, capsys):
+    from cifar_adv.cli import main
+    assert main(['report', str(tmp_path/'nope'), '--device', 'mps']) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"cifar-adv: error: run directory not found: {tmp_path/'nope'}"]
 
 def test_auto_is_fastais_default_device_and_fp32_on_cpu():
     from fastai.torch_core import default_device
