@@ -453,12 +453,13 @@ def _tuner(sweep:dict, restore:bool=False):
         from ray.tune.schedulers import ASHAScheduler
         scheduler = ASHAScheduler(time_attr='training_iteration', max_t=sweep['epochs'], grace_period=sweep['grace_period'],
                                   reduction_factor=2)
+    # num_to_keep 2: the sweep's saved state can lag one checkpoint behind a trial; a sweep killed then must still find that checkpoint
     return Tuner(trainable, param_space={n: d.tune() for n, d in dims.items()},
                  tune_config=TuneConfig(metric='accuracy', mode='max', num_samples=sweep['trials'], search_alg=searcher,
                                         scheduler=scheduler, max_concurrent_trials=sweep['concurrency'], reuse_actors=False),
                  run_config=RunConfig(name='tune', storage_path=sweep['out'], verbose=0,
                                       callbacks=[_progress_callback(sweep['epochs'])],
-                                      checkpoint_config=CheckpointConfig(num_to_keep=1), failure_config=FailureConfig(max_failures=0)))
+                                      checkpoint_config=CheckpointConfig(num_to_keep=2), failure_config=FailureConfig(max_failures=0)))
 
 # %% ../nbs/08_tune.ipynb #998a87a2
 def tune_run(out,                             # the sweep folder SWEEPDIR: new (absent or empty), or the sweep to `resume`
