@@ -36,6 +36,7 @@ ap.add_argument('--ema', type=float, default=RECIPE.ema, help="decay of the weig
 ap.add_argument('--mixup', type=float, default=RECIPE.mixup, help="MixUp's alpha (0: off)")
 ap.add_argument('--cutmix', type=float, default=RECIPE.cutmix, help="CutMix's alpha (0: off)")
 ap.add_argument('--act', default=None, choices=list(ACTS), help="the arch's activation (default: the arch's own)")
+ap.add_argument('--precision', default='auto', help="auto, fp32, fp16 or bf16 (bf16 also on a CPU with AMX or AVX-512 BF16: bench/precision.py); a resume takes this one, not the run's")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 ap.add_argument('--force', action='store_true', help='replace an existing results/NAME')
 ap.add_argument('--resume', action='store_true', help='finish an interrupted run (runs/reference-NAME) from its last epoch, with its own settings')
@@ -54,9 +55,9 @@ name = a.name or (f'{a.arch}-{a.epochs}ep' + (f'-{a.aug}' if a.aug != RECIPE.aug
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'
-if a.resume: fit_run(run, resume=True)
+if a.resume: fit_run(run, resume=True, precision=a.precision)
 else: fit_run(run, arch=a.arch, epochs=a.epochs, data=a.data, seed=a.seed, aug=a.aug, aug_probs=probs, label_smoothing=a.ls, lr=a.lr, bs=a.bs,
-              ema=a.ema, mixup=a.mixup, cutmix=a.cutmix,
+              ema=a.ema, mixup=a.mixup, cutmix=a.cutmix, precision=a.precision,
               arch_kwargs={'act': a.act} if a.act else None, force=True, command=shlex.join(['python'] + sys.argv))
 save_result(run, name)
 print(f'results in {dest}; next: python bench/evaluate.py {dest}')

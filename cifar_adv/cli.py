@@ -54,7 +54,7 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
         skip_bad:bool=False,    # leave out unreadable images (reporting how many) instead of stopping at the first
         resume:str=None,        # continue the run in this directory from its last completed epoch, with its own settings (but this command's device, precision, num_workers, deterministic)
         device:str='auto',      # auto (fastai's default: a GPU if there is one), cpu, cuda, cuda:N or mps
-        precision:str='auto',   # auto (bf16 on a GPU that has it, else fp16; fp32 on the CPU), fp32, fp16 or bf16: fastai's mixed precision
+        precision:str='auto',   # auto (bf16 on a GPU that has it, else fp16; fp32 on the CPU), fp32, fp16 or bf16 (CUDA or the CPU): mixed precision
         num_workers:int=None,   # DataLoader worker processes (default: 0 on the CPU; beside a GPU this process's share of the cores, at most 8)
         deterministic:bool=False, # cuDNN's deterministic mode on a GPU (slower); CPU runs are reproducible anyway
         nproc:int=None,         # train in this many processes on this machine (starts torchrun; one GPU each, or gloo on the CPU); --bs is per process
@@ -87,12 +87,11 @@ def _torchrun(nproc:int, device:str, args:dict) -> int:
         v = args[k]
         if k == 'nproc' or v == p.default or v is None: continue
         argv += [f'--{k}'] if v is True else [] if v is False else [f'--{k}', str(v)]
-    prec = str(args['precision']).lower()
-    check(prec in ('auto', 'fp32', 'fp16', 'bf16'), f"--precision must be auto, fp32, fp16 or bf16, got {args['precision']!r}")
     import torch                                   # the checks each process would make, made once, before torchrun starts
     cuda = device != 'cpu' and torch.cuda.is_available()
     check(cuda or device != 'cuda', "--device cuda: CUDA is not available on this machine")
-    check(cuda or prec in ('auto', 'fp32'), f"--precision {prec} needs a CUDA device (fastai's mixed precision autocasts on CUDA)")
+    from cifar_adv.train import resolve_precision
+    resolve_precision(args['precision'], 'cuda' if cuda else 'cpu')
     if cuda: check(nproc <= torch.cuda.device_count(), f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPU(s), one per process")
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'cifar_adv.cli', 'fit', *argv]
     print('starting: ' + ' '.join(cmd[2:]), file=sys.stderr)

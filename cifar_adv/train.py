@@ -21,26 +21,38 @@ from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'seed_run', 'get_learner',
-           'interactive', 'EpochTable', 'bars_or_table', 'launched', 'init_distrib', 'barrier', 'broadcast',
-           'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap', 'plain_bn', 'weights_digest',
-           'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb', 'peak_rss_mb', 'rng_state',
-           'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state', 'StopOnNaN', 'export_learner',
-           'ema_decay', 'WeightEMA', 'training_model', 'mixing_cbs', 'save_weights', 'versions', 'find_lr',
-           'check_out_dir', 'read_run', 'fit_run']
+__all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'CPUMixedPrecision',
+           'seed_run', 'get_learner', 'interactive', 'EpochTable', 'bars_or_table', 'launched', 'init_distrib',
+           'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap', 'plain_bn',
+           'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
+           'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
+           'StopOnNaN', 'export_learner', 'ema_decay', 'WeightEMA', 'training_model', 'mixing_cbs', 'save_weights',
+           'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
+from fastai.callback.fp16 import MixedPrecision, AMPMode
+from torch.amp import GradScaler
+from fastcore.foundation import L
+
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
 
 def resolve_precision(precision:str|None, device) -> str:
-    "`--precision` for `device`: `auto` is bf16 on a GPU that supports it, else fp16 on CUDA, fp32 elsewhere; fp16 and bf16 need CUDA."
+    "`--precision` for `device`: `auto` is bf16 on a GPU that supports it, else fp16 on CUDA, fp32 elsewhere; fp16 needs CUDA, bf16 CUDA or the CPU."
     p = 'auto' if precision is None else str(precision).strip().lower()
     check(p in PRECISIONS, f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
-    cuda = torch.device(device).type == 'cuda'
+    kind = torch.device(device).type
+    cuda = kind == 'cuda'
     if p == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if cuda else 'fp32'
-    check(cuda or p == 'fp32', f"--precision {p} needs a CUDA device (fastai's mixed precision autocasts on CUDA); this run's device is {device}")
-    check(p != 'bf16' or torch.cuda.is_bf16_supported(), "--precision bf16: this GPU does not support bfloat16; use fp16")
+    if p == 'bf16': check(kind in ('cuda', 'cpu'), f"--precision bf16 needs a CUDA device or the CPU; this run's device is {device}")
+    else: check(cuda or p == 'fp32', f"--precision {p} needs a CUDA device (on the CPU use bf16 or fp32); this run's device is {device}")
+    check(p != 'bf16' or not cuda or torch.cuda.is_bf16_supported(), "--precision bf16: this GPU does not support bfloat16; use fp16")
     return p
+
+class CPUMixedPrecision(MixedPrecision):
+    "fastai's bf16 `MixedPrecision` with the autocast on the CPU, where fastai's is on CUDA: no loss scaling (bf16 has fp32's range)."
+    def __init__(self): super().__init__(AMPMode.BF16)
+    def before_fit(self):
+        self.autocast, self.learn.scaler, self.scales = torch.autocast('cpu', dtype=torch.bfloat16), GradScaler('cpu', enabled=False), L()
 
 def seed_run(seed:int, device, deterministic:bool=False):
     "Seed Python, NumPy and torch; on a GPU cuDNN's deterministic mode only if `deterministic` (else its autotuner). A CPU run is reproducible either way."
@@ -63,9 +75,10 @@ def get_learner(dls,                                      # the `DataLoaders` (`
     learn = Learner(dls, model, opt_func=getattr(fastai.optimizer, RECIPE.opt), loss_func=loss, metrics=accuracy, wd=wd,
                     path=path, cbs=ChannelsLast())
     from fastai.torch_core import default_device
-    learn.precision = resolve_precision(precision, dls.device or default_device())
+    dev = torch.device(dls.device or default_device())
+    learn.precision = resolve_precision(precision, dev)
     if learn.precision == 'fp16': learn.to_fp16()
-    elif learn.precision == 'bf16': learn.to_bf16()
+    elif learn.precision == 'bf16': learn.to_bf16() if dev.type == 'cuda' else learn.add_cb(CPUMixedPrecision())
     learn.arch, learn.arch_kwargs = arch, arch_kwargs
     return learn
 

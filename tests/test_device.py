@@ -12,13 +12,14 @@ NO_CUDA = not torch.cuda.is_available()
     (['--device', 'cuda:7'], '--device cuda:7: CUDA is not available on this machine'),
     (['--device', 'tpu'], "--device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"),
     (['--precision', 'fp16'], '--precision fp16 needs a CUDA device'),
-    (['--precision', 'bf16', '--device', 'cpu'], '--precision bf16 needs a CUDA device'),
+    (['--precision', 'fp16', '--device', 'cpu'], '--precision fp16 needs a CUDA device (on the CPU use bf16 or fp32)'),
     (['--precision', 'fp8'], "--precision must be auto, fp32, fp16 or bf16, got 'fp8'"),
     (['--num_workers', '-1'], 'num_workers must be >= 0, got -1'),
     (['--nproc', '0'], '--nproc must be > 0, got 0'),
     (['--nproc', '2', '--device', 'cuda'], '--device cuda: CUDA is not available on this machine'),
-    (['--nproc', '2', '--precision', 'bf16'], '--precision bf16 needs a CUDA device'),
-], ids=['cuda', 'cuda:7', 'tpu', 'fp16-on-cpu', 'bf16-on-cpu', 'fp8', 'workers', 'nproc-0', 'nproc-cuda', 'nproc-bf16'])
+    (['--nproc', '2', '--precision', 'fp16'], '--precision fp16 needs a CUDA device'),
+    (['--nproc', '2', '--precision', 'fp8'], "--precision must be auto, fp32, fp16 or bf16, got 'fp8'"),
+], ids=['cuda', 'cuda:7', 'tpu', 'fp16-on-cpu', 'fp16-on-cpu-named', 'fp8', 'workers', 'nproc-0', 'nproc-cuda', 'nproc-fp16', 'nproc-fp8'])
 def test_bad_device_or_precision_one_line_exit_2_nothing_written(args, msg, tmp_path, sample, capsys):
     from cifar_adv.cli import main
     out = tmp_path/'run'
@@ -55,6 +56,30 @@ def test_auto_is_fastais_default_device_and_fp32_on_cpu():
     assert resolve_device('auto') == default_device() and resolve_device(None) == default_device()
     assert resolve_device('CPU') == torch.device('cpu')
     assert resolve_precision('auto', 'cpu') == 'fp32' and resolve_precision('fp32', 'cpu') == 'fp32'
+
+@pytest.mark.filterwarnings('ignore:load_learner')
+def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp_path):
+    "`precision='bf16'` on the CPU: the convolutions run in bfloat16 while training, the weights stay fp32, and the exported learner predicts in fp32."
+    from fastai.learner import load_learner
+    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.train import get_learner, CPUMixedPrecision, export_learner
+    dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')
+    learn = get_learner(dls, 'advnet_s', path=tmp_path, precision='bf16')
+    assert learn.precision == 'bf16' and any(isinstance(cb, CPUMixedPrecision) for cb in learn.cbs)
+    conv = next(m for m in learn.model.modules() if isinstance(m, torch.nn.Conv2d))
+    seen = []
+    h = conv.register_forward_hook(lambda m, i, o: seen.append((m.training, o.dtype)))
+    learn.fit(1, 1e-3)
+    h.remove()
+    assert (True, torch.bfloat16) in seen                         # training steps autocast
+    assert all(p.dtype == torch.float32 for p in learn.model.parameters())
+    fp32 = get_learner(dls, 'advnet_s', path=tmp_path, precision='fp32')
+    assert not any(isinstance(cb, CPUMixedPrecision) for cb in fp32.cbs)
+    preds, _ = learn.get_preds(dl=dls.valid)                      # in process, after fit
+    assert preds.shape == (len(dls.valid_ds), 10) and preds.dtype == torch.float32
+    export_learner(learn)
+    back = load_learner(tmp_path/'export.pkl', cpu=True)          # fastai drops mixed precision on the CPU: fp32 inference
+    assert not any(isinstance(cb, CPUMixedPrecision) for cb in back.cbs)
 
 def test_default_workers_share_the_cores_beside_a_gpu(monkeypatch):
     from cifar_adv.data import default_workers
