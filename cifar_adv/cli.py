@@ -165,8 +165,7 @@ def report(rundir:str,        # run directory written by `cifar-adv fit`, or a c
            device:str='auto', # auto (a GPU if there is one), cpu, cuda, cuda:N or mps
           ):
     "Write RUNDIR/report/: curves, per-class CSV, confusion matrix, most confused, top losses, GradCAM, report.md/html."
-    check(n > 0, f"--n must be > 0, got {n}")
-    from cifar_adv.report import make_report        # load_run checks the run, then the device, before anything is written
+    from cifar_adv.report import make_report        # it checks --n, the run, then the device, before anything is written
     r = make_report(rundir, data=data, n=n, device=device)
     print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 

@@ -138,3 +138,11 @@ def test_gpu_check_runs_every_step_in_cpu_smoke_mode(tmp_path):
     assert res['smoke'] and res['device'] == 'cpu' and res['steps']['distributed']['backend'] == 'gloo'
     assert res['steps']['kill_resume']['rows'] == res['settings']['epochs'] and res['steps']['inference']['report']['gradcam']
     assert res['steps']['model_img_s']['fp16'] == 'needs CUDA'
+
+def test_report_refuses_n_0_before_writing(tmp_path, capsys):
+    "`cifar-adv report --n 0`: one line naming --n, exit 2, no report/ folder."
+    from cifar_adv.cli import main
+    run = tmp_path/'run'; shutil.copytree(ROOT/'results'/'advnet-15ep', run)
+    assert main(['report', str(run), '--n', '0']) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["cifar-adv: error: --n must be > 0, got 0"]
+    assert not (run/'report').exists()
