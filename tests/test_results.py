@@ -15,7 +15,7 @@ def test_reference_result(res, tgz):
     meta = json.loads((res/'model.json').read_text())
     model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs']).eval()
     load_weights(model, load_file(res/'model.safetensors'))
-    assert n_params(model) == m['params'] and (res/'model.safetensors').stat().st_size < 1_000_000
+    assert n_params(model) == m['params'] and (res/'model.safetensors').stat().st_size < 4 * m['params'] + 100_000   # fp32 weights, BatchNorm buffers
     # the package's own evaluation (what `cifar-adv evaluate RESULTS_DIR --data cifar10.tgz` prints), from the safe format
     ev = evaluate(Predictor.load(res), tgz)
     assert ev['n_images'] == m['n_valid'] == 10_000 and list(ev['per_class']) == meta['classes']
@@ -25,7 +25,9 @@ def test_reference_result(res, tgz):
     if (res/'per_class.csv').exists():
         per = pd.read_csv(res/'per_class.csv')
         assert per.support.sum() == 10_000
-        assert (per.recall * per.support).sum() / 10_000 == pytest.approx(m['accuracy'], abs=1e-6)
+        # the report evaluates the final weights in fp32; a run trained in mixed precision validated its epochs under autocast
+        mixed = m.get('precision', 'fp32') != 'fp32'
+        assert (per.recall * per.support).sum() / 10_000 == pytest.approx(ev['accuracy'] if mixed else m['accuracy'], abs=1e-4 if mixed else 1e-6)
     if (res/'evaluate.json').exists():                                    # bench/evaluate.py's record: plain and flip TTA
         e = json.loads((res/'evaluate.json').read_text())
         assert e['accuracy'] == pytest.approx(ev['accuracy'], abs=1e-6) and e['n_images'] == 10_000
