@@ -30,8 +30,9 @@ def test_reference_result(res, tgz):
         assert (per.recall * per.support).sum() / 10_000 == pytest.approx(ev['accuracy'] if mixed else m['accuracy'], abs=1e-4 if mixed else 1e-6)
     if (res/'evaluate.json').exists():                                    # bench/evaluate.py's record: plain and flip TTA
         e = json.loads((res/'evaluate.json').read_text())
-        assert e['accuracy'] == pytest.approx(ev['accuracy'], abs=1e-6) and e['n_images'] == 10_000
-        assert e['accuracy_tta'] == pytest.approx(evaluate(Predictor.load(res), tgz, tta=True)['accuracy'], abs=1e-6)
+        # written on one CPU, re-checked on another: their float32 kernels may differ, so one image's worth of tolerance
+        assert e['accuracy'] == pytest.approx(ev['accuracy'], abs=1e-4) and e['n_images'] == 10_000
+        assert e['accuracy_tta'] == pytest.approx(evaluate(Predictor.load(res), tgz, tta=True)['accuracy'], abs=1e-4)
 
 T85 = sorted((Path(__file__).resolve().parents[1]/'bench'/'results').glob('time_to_85*.json'))
 
