@@ -254,8 +254,7 @@ def predict(model:str,                                                  # run di
         print(f"{'path':<{w}}  {'label':<12}  {'prob':>6}  top-{topk}")
         for r in rows: print(_fmt_row(r, w))
     bad = sum(1 for r in rows if r['error'])
-    if bad: print(f"cifar-adv: error: {bad} of {len(rows)} inputs could not be predicted (see their rows)", file=sys.stderr)
-    return 2 if bad else 0
+    return _fail(f"{bad} of {len(rows)} inputs could not be predicted (see their rows)", 2) if bad else 0
 
 def evaluate(model:str,       # run directory, model.safetensors, export.pkl or .onnx
              data:str=None,   # dataset folder or .tgz (its test/ split), or a folder of class folders (default: the run's data)
@@ -377,7 +376,10 @@ def _usage() -> str:
     return "\n".join(lines)
 
 def _fail(msg:str, code:int):
-    print(f"cifar-adv: error: {msg}", file=sys.stderr)
+    "Write `msg` as one `cifar-adv: error:` line on stderr and return `code`."
+    # one write() of the whole line: under torchrun every process reports, and with PYTHONUNBUFFERED print's
+    # separate writes of the text and the newline interleave on the shared stderr pipe
+    sys.stderr.write(f"cifar-adv: error: {msg}\n"); sys.stderr.flush()
     return code
 
 def main(argv:list|None=None) -> int:

@@ -13,7 +13,7 @@ from fastai.vision.all import (Learner, accuracy, CrossEntropyLossFlat, LabelSmo
                                SaveModelCallback, set_seed, valley)
 from fastai.callback.channelslast import ChannelsLast
 import fastai.optimizer
-from fastcore.basics import noop
+from fastai.imports import noop        # the no-op fastai's `no_logging` installs (fastcore's is another function)
 from fastai.torch_core import rank_distrib, num_distrib
 from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, resolve_device
 from .models import create_model, n_params, load_weights
@@ -22,9 +22,9 @@ from .augment import AlbumentationsTransform, rng_states, set_rng_states
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS', 'resolve_precision', 'CPUMixedPrecision',
-           'seed_run', 'get_learner', 'interactive', 'EpochTable', 'bars_or_table', 'launched', 'init_distrib',
-           'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap', 'plain_bn',
-           'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
+           'validate_fp32', 'seed_run', 'get_learner', 'interactive', 'EpochTable', 'bars_or_table', 'launched',
+           'init_distrib', 'barrier', 'broadcast', 'all_gather', 'all_gather_tensor', 'alone', 'rank0_first', 'unwrap',
+           'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
            'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
            'StopOnNaN', 'export_learner', 'ema_decay', 'WeightEMA', 'training_model', 'mixing_cbs', 'save_weights',
            'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
@@ -53,6 +53,11 @@ class CPUMixedPrecision(MixedPrecision):
     def __init__(self): super().__init__(AMPMode.BF16)
     def before_fit(self):
         self.autocast, self.learn.scaler, self.scales = torch.autocast('cpu', dtype=torch.bfloat16), GradScaler('cpu', enabled=False), L()
+
+def validate_fp32(learn:Learner, dl=None) -> tuple:
+    "`learn.validate(dl=dl)`'s (loss, accuracy) with its mixed-precision callback set aside: the weights as `evaluate` runs them."
+    with learn.removed_cbs(learn.cbs.filter(lambda cb: isinstance(cb, MixedPrecision))):
+        return tuple(float(v) for v in learn.validate(dl=dl))
 
 def seed_run(seed:int, device, deterministic:bool=False):
     "Seed Python, NumPy and torch; on a GPU cuDNN's deterministic mode only if `deterministic` (else its autotuner). A CPU run is reproducible either way."
@@ -570,6 +575,9 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
     if rank0: atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
         f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr_:.6g}\n' for i, lr_ in enumerate(lrs)))
     _, train_loss, valid_loss, acc = log.rows[-1]
+    # a mixed-precision run validated its epochs under autocast: its final weights are judged in fp32, as `evaluate` runs them
+    autocast = dict(accuracy_autocast=acc, valid_loss_autocast=valid_loss) if learn.precision != 'fp32' else {}
+    if autocast: valid_loss, acc = validate_fp32(learn)
     resumed = st is not None
     metrics = dict(arch=arch, arch_kwargs=arch_kwargs, params=n_params(learn.model),
                    rf=receptive_field(learn.model), epochs=epochs, accuracy=acc, train_loss=train_loss,
@@ -583,7 +591,7 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    weights_digests=digests,
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
-                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None,
+                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None, **autocast,
                    wall_time_before_resume_s=round(t0 - log.t_start, 1) if resumed else None,
                    versions=versions(), command=command or shlex.join(sys.argv))
     if rank0: atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
@@ -607,7 +615,7 @@ def fit_run(out,                                   # the run directory: a new on
             n_valid:int|None=None,                 # validate on a class-balanced subset of this many test images
             num_workers:int|None=None,             # DataLoader workers (None: `default_workers`: 0 on a CPU, a share of the cores beside a GPU)
             device:str='auto',                     # auto (fastai's `default_device`), cpu, cuda, cuda:N or mps (`resolve_device`)
-            precision:str='auto',                  # auto, fp32, fp16 or bf16 (`resolve_precision`): fastai's mixed precision on CUDA
+            precision:str='auto',                  # auto, fp32, fp16 or bf16 (`resolve_precision`); a mixed-precision run's final accuracy is validated in fp32
             deterministic:bool=False,              # cuDNN's deterministic mode on a GPU (slower); a CPU run is reproducible anyway
             force:bool=False,                      # write into an existing, non-empty `out`
             arch_kwargs:dict|None=None,            # the arch's options (`arch_options`): width, act, drop

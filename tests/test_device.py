@@ -62,7 +62,7 @@ def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp
     "`precision='bf16'` on the CPU: the convolutions run in bfloat16 while training, the weights stay fp32, and the exported learner predicts in fp32."
     from fastai.learner import load_learner
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner, CPUMixedPrecision, export_learner
+    from cifar_adv.train import get_learner, CPUMixedPrecision, export_learner, validate_fp32
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')
     learn = get_learner(dls, 'advnet_s', path=tmp_path, precision='bf16')
     assert learn.precision == 'bf16' and any(isinstance(cb, CPUMixedPrecision) for cb in learn.cbs)
@@ -80,6 +80,27 @@ def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp
     export_learner(learn)
     back = load_learner(tmp_path/'export.pkl', cpu=True)          # fastai drops mixed precision on the CPU: fp32 inference
     assert not any(isinstance(cb, CPUMixedPrecision) for cb in back.cbs)
+    seen.clear(); h = conv.register_forward_hook(lambda m, i, o: seen.append((m.training, o.dtype)))
+    loss, acc = validate_fp32(learn)
+    h.remove()
+    assert seen and set(seen) == {(False, torch.float32)} and 0 <= acc <= 1 and loss > 0   # evaluated as `evaluate` runs it
+    assert any(isinstance(cb, CPUMixedPrecision) for cb in learn.cbs)                        # and the learner still autocasts
+
+def test_a_bf16_run_records_its_final_weights_validated_in_fp32(sample, tmp_path, capsys):
+    "A bf16 run's `accuracy` and `valid_loss` are its final weights in fp32, what `evaluate` gives; its last autocast validation stays beside them."
+    import pandas as pd
+    from cifar_adv.train import fit_run
+    from cifar_adv.inference import Predictor, evaluate
+    out = tmp_path/'run'
+    m = fit_run(out, arch='advnet_s', epochs=2, bs=32, data=sample, precision='bf16', show_progress=False, report=False)
+    table = capsys.readouterr().out.splitlines()                         # the fp32 pass prints no table of its own
+    assert [l.split()[0] for l in table if l.strip()] == ['epoch', '0', '1'], table
+    last = pd.read_csv(out/'metrics.csv').iloc[-1]
+    assert m['precision'] == 'bf16' and (m['accuracy_autocast'], m['valid_loss_autocast']) == pytest.approx((last.accuracy, last.valid_loss))
+    assert m['valid_loss'] != m['valid_loss_autocast']                     # a second pass, not the autocast row copied
+    assert m == json.loads((out/'metrics.json').read_text()) and m['accuracy'] == pytest.approx(evaluate(Predictor.load(out), sample)['accuracy'], abs=1e-6)
+    fp32 = fit_run(tmp_path/'fp32', arch='advnet_s', epochs=1, bs=32, data=sample, precision='fp32', show_progress=False, report=False)
+    assert 'accuracy_autocast' not in fp32 and 'valid_loss_autocast' not in fp32
 
 def test_default_workers_share_the_cores_beside_a_gpu(monkeypatch):
     from cifar_adv.data import default_workers

@@ -8,7 +8,8 @@ from conftest import CLI, run_cli, cli_cmd
 
 TORCHRUN = Path(sys.executable).parent/'torchrun'
 FIT = ['fit', '--arch', 'advnet_s', '--bs', 32, '--seed', 3, '--no_report']
-ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
+# unbuffered, as CI may run: every process's error line must still arrive whole
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 FILES = ['export.pkl', 'metrics.csv', 'metrics.json', 'model.json', 'model.safetensors', 'models/best.pth',
          'models/checkpoint.pth', 'models/last.pth', 'run.json', 'schedule.csv', 'timings.csv']
 
