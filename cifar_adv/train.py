@@ -215,14 +215,16 @@ class DistributedDLOnCPU(DistributedDL):
 def distributed(learn:Learner, device):
     "fastai's `learn.distrib_ctx` for a run on `device` (nothing without torchrun): `SyncBatchNorm` on GPUs only; without CUDA, Accelerate's `cpu=True` and `DistributedDLOnCPU`, fastai's two CUDA assumptions, worked around here only."
     if not _distributed(): yield learn; return
-    cuda = torch.device(device).type == 'cuda'
+    cuda, bars = torch.device(device).type == 'cuda', getattr(learn, 'progress', None) is not None
     try:
         with learn.distrib_ctx(sync_bn=cuda, **({} if cuda else dict(cpu=True))):
             if not cuda:
                 learn.distributed_trainer._wrap_dl = lambda dl: dl if isinstance(dl, DistributedDL) else DistributedDLOnCPU(dl, device=torch.device(device))
             yield learn
-    finally:   # fastai leaves its DistributedTrainer (and Accelerator, which cannot be pickled by `export`) in a 1-process run
+    finally:   # fastai leaves its DistributedTrainer (and Accelerator, which cannot be pickled by `export`) in a 1-process run,
         learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, DistributedTrainer)])
+        # and gives every process but rank 0 progress bars afterwards, even where `bars_or_table` had put a table instead
+        if not bars: learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])
 
 # %% ../nbs/05_train.ipynb #a35e9757
 def save_checkpoint(learn:Learner, dest) -> Path:

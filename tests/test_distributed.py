@@ -87,6 +87,18 @@ def test_torchrun_two_processes_one_run_directory(single, sample, tmp_path):
         assert json.loads(p.stdout)['predictions'][0]['label']
     print(f"torchrun x2, 2 epochs: {time.time() - t0:.0f} s")
 
+def test_torchrun_bf16_validates_the_final_weights_in_fp32_once_and_quietly(sample, tmp_path):
+    "Every process's fp32 pass after a bf16 fit: rank 0 records it, and no process draws a progress bar for it in a log."
+    out = tmp_path/'bf16'
+    r = torchrun(*FIT, '--epochs', 1, '--data', sample, '--out', out, '--precision', 'bf16')
+    assert r.returncode == 0, r.stderr[-4000:]
+    heads = [l for l in r.stdout.splitlines() if l.startswith('epoch ')]
+    assert '00:00<' not in r.stderr + r.stdout and len(heads) == 1, r.stderr[-2000:]   # rank 0's table once, no bars
+    m = json.loads((out/'metrics.json').read_text())
+    from cifar_adv.inference import Predictor, evaluate
+    assert m['world_size'] == 2 and m['precision'] == 'bf16' and 'accuracy_autocast' in m
+    assert m['accuracy'] == pytest.approx(evaluate(Predictor.load(out), sample)['accuracy'], abs=1e-6)
+
 def test_sigkill_of_the_job_then_resume_under_torchrun(sample, tmp_path):
     out = tmp_path/'killed'
     # `fit --nproc 2` starts torchrun itself, which starts the workers (in sessions of their own)
