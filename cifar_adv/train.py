@@ -544,46 +544,62 @@ def _run_log(st:dict|None, t0:float) -> RunLog:
     return RunLog(st['epoch'] + 1, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s,
                   scaler=st.get('scaler'))
 
-def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
-                     command:str|None=None, cbs:list|None=None) -> dict:
-    "Train the run `cfg` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
-    arch, epochs, arch_kwargs = cfg['arch'], cfg['epochs'], cfg['arch_kwargs']
-    dev, rank0, world = resolve_device(cfg['device']), not rank_distrib(), max(1, num_distrib())
+def _run_learner(out:Path, cfg:dict, arrs:ImageArrays, dev, show_progress:bool=True) -> Learner:
+    "The run's `DataLoaders` and `Learner` (bars or a table: `bars_or_table`); for `lr='find'`, the lr rank 0 finds, given to every process and kept in `run.json`."
     dls = get_dls(arrs, bs=cfg['bs'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], n_train=cfg['n_train'],
                   n_valid=cfg['n_valid'], num_workers=cfg['num_workers'], seed=cfg['seed'], device=dev)
-    learn = get_learner(dls, arch, label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out,
-                        precision=cfg['precision'], **arch_kwargs)
+    learn = get_learner(dls, cfg['arch'], label_smoothing=cfg['label_smoothing'], wd=cfg['wd'], path=out,
+                        precision=cfg['precision'], **cfg['arch_kwargs'])
     bars_or_table(learn, bars=show_progress)
     if cfg['lr'] == 'find':                        # once, by rank 0 (alone), for every process
+        rank0 = not rank_distrib()
         if rank0:
             with alone(): lr = find_lr(learn, out)
         lr = broadcast(lr if rank0 else None)
         if rank0: print(f"lr_find suggests lr={lr:.2e} (valley); using it as the max lr")
         cfg.update(lr=lr, lr_find=lr); _write_run(out, cfg)         # a resume uses the same lr
+    return learn
+
+def _save_final(learn:Learner, out:Path, cfg:dict, arrs:ImageArrays) -> list:
+    "The final weights, unwrapped and with plain BatchNorm, as `models/last.pth`, `export.pkl` and the safe format; every process's weights digest."
+    learn.model = plain_bn(unwrap(learn.model))
+    digests = all_gather(weights_digest(learn.model))  # one per process: equal, or DDP failed
+    save_checkpoint(learn, out/'models'/'last.pth')
+    export_learner(learn)
+    save_weights(learn, out, cfg['arch'], cfg['arch_kwargs'], arrs)
+    return digests
+
+def _write_schedule(out:Path, lrs:list, epochs:int):
+    "`schedule.csv`: the learning rate of every iteration, with its position in epochs; by rank 0 only."
+    if not rank_distrib(): atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
+        f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr:.6g}\n' for i, lr in enumerate(lrs)))
+
+def _final_scores(learn:Learner, log:RunLog) -> dict:
+    "The final weights' `accuracy`, `train_loss` and `valid_loss`: the last epoch's, or for a mixed-precision run a pass in fp32 (`validate_fp32`), as `evaluate` runs them, with the last autocast validation beside it."
+    _, train_loss, valid_loss, acc = log.rows[-1]
+    if learn.precision == 'fp32': return dict(accuracy=acc, train_loss=train_loss, valid_loss=valid_loss)
+    loss32, acc32 = validate_fp32(learn)
+    return dict(accuracy=acc32, train_loss=train_loss, valid_loss=loss32, accuracy_autocast=acc, valid_loss_autocast=valid_loss)
+
+def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
+                     command:str|None=None, cbs:list|None=None) -> dict:
+    "Train the run `cfg` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
+    epochs, dev, world = cfg['epochs'], resolve_device(cfg['device']), max(1, num_distrib())
+    learn = _run_learner(out, cfg, arrs, dev, show_progress)
     lr, log = cfg['lr'], _run_log(st, t0)
-    start = log.start_epoch
+    start, dls = log.start_epoch, learn.dls
     if st is not None: resume_state(learn, st)
     t_fit = time.time()
     with distributed(learn, dev):
         learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best),
             *mixing_cbs(cfg['ema'], cfg['mixup'], cfg['cutmix'], (st or {}).get('ema')), *(cbs or [])])
     fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
-    learn.model = plain_bn(unwrap(learn.model))
-    digests = all_gather(weights_digest(learn.model))  # one per process: equal, or DDP failed
-    save_checkpoint(learn, out/'models'/'last.pth')
-    export_learner(learn)
-    save_weights(learn, out, arch, arch_kwargs, arrs)
-    lrs = log.prev_lrs + [float(v) for v in learn.recorder.lrs]
-    if rank0: atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
-        f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr_:.6g}\n' for i, lr_ in enumerate(lrs)))
-    _, train_loss, valid_loss, acc = log.rows[-1]
-    # a mixed-precision run validated its epochs under autocast: its final weights are judged in fp32, as `evaluate` runs them
-    autocast = dict(accuracy_autocast=acc, valid_loss_autocast=valid_loss) if learn.precision != 'fp32' else {}
-    if autocast: valid_loss, acc = validate_fp32(learn)
+    digests = _save_final(learn, out, cfg, arrs)
+    _write_schedule(out, log.prev_lrs + [float(v) for v in learn.recorder.lrs], epochs)
     resumed = st is not None
-    metrics = dict(arch=arch, arch_kwargs=arch_kwargs, params=n_params(learn.model),
-                   rf=receptive_field(learn.model), epochs=epochs, accuracy=acc, train_loss=train_loss,
-                   valid_loss=valid_loss, lr=float(lr), lr_find=cfg.get('lr_find'), bs=cfg['bs'], wd=cfg['wd'],
+    metrics = dict(arch=cfg['arch'], arch_kwargs=cfg['arch_kwargs'], params=n_params(learn.model),
+                   rf=receptive_field(learn.model), epochs=epochs, **_final_scores(learn, log),
+                   lr=float(lr), lr_find=cfg.get('lr_find'), bs=cfg['bs'], wd=cfg['wd'],
                    label_smoothing=cfg['label_smoothing'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], seed=cfg['seed'],
                    ema=cfg['ema'], mixup=cfg['mixup'], cutmix=cfg['cutmix'],
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
@@ -593,10 +609,10 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    weights_digests=digests,
                    threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, fit_time_s=round(fit_s, 1),
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
-                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None, **autocast,
+                   peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None,
                    wall_time_before_resume_s=round(t0 - log.t_start, 1) if resumed else None,
                    versions=versions(), command=command or shlex.join(sys.argv))
-    if rank0: atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
+    if not rank_distrib(): atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
     return metrics
 
 def fit_run(out,                                   # the run directory: a new one (absent or empty), or the run to `resume`
