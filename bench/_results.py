@@ -16,3 +16,7 @@ def save_result(run, name:str, root='results') -> Path:
     if dest.exists(): shutil.rmtree(dest)
     tmp.rename(dest)
     return dest
+
+def result_runs(named:list, root='results') -> list:
+    "The run folders `named` on a script's command line, or else every committed run (`root/*/metrics.json`), in order."
+    return [Path(r) for r in named] or sorted(p.parent for p in Path(root).glob('*/metrics.json'))

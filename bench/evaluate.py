@@ -10,16 +10,16 @@ to within one image; the script fails otherwise.
 TTA is reported beside it, never instead of it.
 """
 import json, sys, shlex
-from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, run_cli
+from _results import result_runs
 from cifar_adv.core import atomic_write_text
 
 ap = bench_parser(__doc__, data=DATA)
 ap.add_argument('runs', nargs='*')
 a = ap.parse_args()
 
-for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results').glob('*/metrics.json')):
+for run in result_runs(a.runs):
     res = dict(run=run.name)
     for tta in (False, True):
         cmd = [CLI, 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])

@@ -10,9 +10,9 @@ with the run's own loss, validates it in fp32 on the run's test images and rewri
 Runs trained in fp32, and runs already in the new form, are left as they are.
 """
 import json
-from pathlib import Path
 from _paths import DATA
 from _args import bench_parser
+from _results import result_runs
 from cifar_adv.core import atomic_write_text
 from cifar_adv.report import load_run, valid_dl
 from cifar_adv.train import validate_fp32
@@ -21,12 +21,11 @@ ap = bench_parser(__doc__, data=DATA)
 ap.add_argument('runs', nargs='*')
 a = ap.parse_args()
 
-for run in [Path(r) for r in a.runs] or sorted(p.parent for p in Path('results').glob('*/metrics.json')):
+for run in result_runs(a.runs):
     m = json.loads((run/'metrics.json').read_text())
     if m.get('precision', 'fp32') == 'fp32' or 'accuracy_autocast' in m: continue
     learn, _ = load_run(run, device='cpu', data=a.data)
     loss, acc = validate_fp32(learn, valid_dl(learn))
     m.update(accuracy=acc, valid_loss=loss, accuracy_autocast=m['accuracy'], valid_loss_autocast=m['valid_loss'])
     atomic_write_text(run/'metrics.json', json.dumps(m, indent=2) + '\n')
-    print(json.dumps(dict(run=run.name, accuracy=acc, valid_loss=loss, accuracy_autocast=m['accuracy_autocast'],
-                          valid_loss_autocast=m['valid_loss_autocast'])))
+    print(json.dumps(dict(run=run.name, **{k: m[k] for k in ('accuracy', 'valid_loss', 'accuracy_autocast', 'valid_loss_autocast')})))
