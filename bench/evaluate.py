@@ -20,6 +20,9 @@ ap.add_argument('runs', nargs='*')
 a = ap.parse_args()
 
 for run in result_runs(a.runs):
+    if not (run/'model.safetensors').exists():          # weights kept out of git (.gitignore): re-create them with run.json's command
+        print(f"skipped {run}: no model.safetensors here (its sha256 is in results/SHA256SUMS; run.json's command re-creates it)")
+        continue
     res = dict(run=run.name)
     for tta in (False, True):
         cmd = [CLI, 'evaluate', str(run), '--data', a.data, '--json'] + (['--tta'] if tta else [])

@@ -116,4 +116,4 @@ if __name__ == '__main__':
     for run in REPORT_RUNS:
         if not Path(a.data).exists(): print(f"skipped the report figures of {run}: no dataset at {a.data} (pass --data)")
         elif (ROOT/'results'/run/'model.safetensors').is_file(): print(f"wrote {report_figures(run, a.data, ROOT/'nbs'/'images'/'reports'/run)}")
-        else: print(f"skipped the report figures of {run}: not in results/ yet")
+        else: print(f"skipped the report figures of {run}: its weights are not here (kept out of git: see results/SHA256SUMS and its run.json's command)")

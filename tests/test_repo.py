@@ -1,0 +1,35 @@
+"The repository itself: light enough to travel to a GPU machine, and the committed runs' weights are the ones recorded."
+import hashlib, subprocess
+import pytest
+from conftest import ROOT
+
+MAX_MIB = 30        # a device run carries 64 MiB in all: the repo (kept under 25 MiB) and tools/pack_gpu.py's pack
+
+def tracked_files() -> list:
+    r = subprocess.run(['git', 'ls-files', '-z'], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode: pytest.skip(f'not a git checkout: {r.stderr.strip()}')
+    return [ROOT/f for f in r.stdout.split('\0') if f and (ROOT/f).is_file()]
+
+def test_tracked_files_are_small():
+    files = tracked_files()
+    mib = sum(f.stat().st_size for f in files) / 2**20
+    big = sorted(files, key=lambda f: -f.stat().st_size)[:3]
+    assert mib < MAX_MIB, f"tracked files: {mib:.1f} MiB, over {MAX_MIB}; the largest: " + ', '.join(f'{f.relative_to(ROOT)}' for f in big)
+
+def digests() -> dict:
+    lines = (ROOT/'results'/'SHA256SUMS').read_text().splitlines()
+    return {p.split('/')[0]: h for h, p in (l.split(maxsplit=1) for l in lines)}
+
+RUNS = sorted(p.parent.name for p in (ROOT/'results').glob('*/metrics.json'))
+
+@pytest.mark.parametrize('run', RUNS)
+def test_committed_weights_match_their_digest(run):
+    "Every committed run has its weights' sha256 in results/SHA256SUMS; weights that are here match it, and weights that are not here are ignored by git on purpose."
+    d = digests()
+    assert run in d, f"results/SHA256SUMS has no line for {run}: run bench/_results.write_digests()"
+    f = ROOT/'results'/run/'model.safetensors'
+    if f.exists(): assert hashlib.sha256(f.read_bytes()).hexdigest() == d[run]
+    else:
+        r = subprocess.run(['git', 'check-ignore', '-q', str(f)], cwd=ROOT)
+        assert r.returncode == 0, f"{f.relative_to(ROOT)} is missing and not in .gitignore"
+    assert set(d) == set(RUNS)
