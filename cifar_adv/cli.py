@@ -23,6 +23,20 @@ def _lr(lr:str):
 def _probs(p_crop, p_flip, p_affine, p_dropout) -> dict:
     return {k: v for k, v in dict(crop=p_crop, flip=p_flip, affine=p_affine, dropout=p_dropout).items() if v is not None}
 
+def _check_fit_numbers(lr:str, # --lr as given: a number or `find`
+                       epochs:int, bs:int, wd:float, ls:float, n_train:int, n_valid:int, ema:float, mixup:float, cutmix:float, # as `check_fit_args`
+                       p_crop:float, p_flip:float, p_affine:float, p_dropout:float, # augmentation probabilities, None: the preset's
+                       width:float, drop:float, # arch options, None: the arch's own
+                       **_) -> float|str: # the lr, parsed
+    "Check `fit`'s numeric options; light (`core` only), so it runs before torch and fastai are imported."
+    lr = _lr(lr)
+    check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid, ema, mixup, cutmix)
+    for k, v in dict(p_crop=p_crop, p_flip=p_flip, p_affine=p_affine, p_dropout=p_dropout).items():
+        check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
+    check(width is None or width > 0, f"width must be > 0, got {width}")
+    check(drop is None or 0 <= drop < 1, f"drop must be in [0, 1), got {drop}")
+    return lr
+
 def _default_out(arch:str, verb:str='') -> Path:
     return Path('runs')/f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}{verb}"
 
@@ -60,16 +74,12 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
         nproc:int=None,         # train in this many processes on this machine (starts torchrun; one GPU each, or gloo on the CPU); --bs is per process
        ):
     "Train a Net on CIFAR-10 (or any folder-of-classes dataset) with fastai's one-cycle schedule."
-    if nproc is not None: return _torchrun(nproc, device, dict(locals()))
+    args = dict(locals())
+    if not resume: lr = _check_fit_numbers(**args)   # before torch and fastai load (10 s): a bad value is refused at once
+    if nproc is not None: return _torchrun(nproc, device, args)
     from cifar_adv.train import fit_run
     machine = dict(device=device, precision=precision, num_workers=num_workers, deterministic=deterministic)
     if resume: return _fit_guarded(Path(resume), lambda: fit_run(resume, resume=True, report=not no_report, **machine))
-    lr = _lr(lr)
-    check_fit_args(epochs, bs, lr, wd, ls, n_train, n_valid, ema, mixup, cutmix)
-    for k, v in dict(p_crop=p_crop, p_flip=p_flip, p_affine=p_affine, p_dropout=p_dropout).items():
-        check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
-    check(width is None or width > 0, f"width must be > 0, got {width}")
-    check(drop is None or 0 <= drop < 1, f"drop must be in [0, 1), got {drop}")
     arch_kwargs = {k: v for k, v in dict(width=width, act=act, drop=drop).items() if v is not None}   # only what was given
     out = Path(out) if out else _default_out(arch)
     return _fit_guarded(out, lambda: fit_run(out, arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=ls, aug=aug,
@@ -127,12 +137,13 @@ def lr_find(arch:str=RECIPE.arch, # architecture
             num_workers:int=None, # DataLoader worker processes (default: 0 on the CPU, a share of the cores beside a GPU)
            ):
     "Run fastai's learning-rate finder, save `lr_find.png` and print the suggested max lr."
+    check_fit_args(bs=bs, wd=wd, label_smoothing=ls, n_train=n_train)   # the numbers before torch and fastai load, as in `fit`
+    check(num_workers is None or num_workers >= 0, f"--num_workers must be >= 0, got {num_workers}")
     from cifar_adv.train import find_lr, get_learner, check_out_dir, resolve_precision, seed_run
     from cifar_adv.data import load_arrays, get_dls, resolve_device
     from cifar_adv.models import create_model
     create_model(arch)
     dev = resolve_device(device); resolve_precision(precision, dev)
-    check(num_workers is None or num_workers >= 0, f"--num_workers must be >= 0, got {num_workers}")
     out = check_out_dir(Path(out) if out else _default_out(arch, '-lr-find'), force)
     seed_run(seed, dev)
     dls = get_dls(load_arrays(data), bs=bs, aug=aug, n_train=n_train, n_valid=bs, seed=seed, device=dev, num_workers=num_workers)
@@ -162,11 +173,12 @@ def data(data:str=None,  # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fas
 def report(rundir:str,        # run directory written by `cifar-adv fit`, or a committed run in results/
            data:str=None,     # dataset (default: the one the run used)
            n:int=10,          # how many misclassified images to show in the top-loss and GradCAM figures
+           out:str=None,      # report folder (default: RUNDIR/report/, but runs/<run name>-report/ for a committed run, one git tracks, or a read-only one)
            device:str='auto', # auto (a GPU if there is one), cpu, cuda, cuda:N or mps
           ):
-    "Write RUNDIR/report/: curves, per-class CSV, confusion matrix, most confused, top losses, GradCAM, report.md/html."
-    from cifar_adv.report import make_report        # it checks --n, the run, then the device, before anything is written
-    r = make_report(rundir, data=data, n=n, device=device)
+    "Write a run's report (curves, per-class, confusion matrix, top losses, GradCAM) to RUNDIR/report/, or runs/NAME-report/ for a committed run."
+    from cifar_adv.report import make_report        # it checks --n, the run, --out, then the device, before anything is written
+    r = make_report(rundir, data=data, n=n, device=device, out=out, record=False)   # metrics.json is fit's record: never rewritten
     print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 
 # %% ../nbs/06_cli.ipynb #9b17791d
@@ -212,9 +224,9 @@ def summary(arch:str=RECIPE.arch, # architecture name (see `cifar-adv archs`)
     print('  '.join(CHECK_COLS.values())); print(_checks_row(s['checks']))
 
 # %% ../nbs/06_cli.ipynb #a5da189f
-def _load_model(model:str, device:str='auto'):
+def _load_model(model:str, device:str='auto', resize:str='squash'):
     from cifar_adv.inference import Predictor
-    return Predictor.load(model, device=device)
+    return Predictor.load(model, device=device, resize=resize)
 
 def _fmt_row(r:dict, w:int) -> str:
     if r['error']: return f"{r['path']:<{w}}  {'ERROR':<12}  {'':>6}  {r['error']}"
@@ -229,14 +241,17 @@ def predict(model:str,                                                  # run di
             tta:bool=False,      # test-time augmentation: average with the mirrored image
             bs:int=64,           # batch size (64 was fastest on 2 CPU cores: bench/predict.py)
             device:str='auto',   # auto (a GPU if there is one, else the CPU), cpu, cuda, cuda:N or mps; ONNX models run on the CPU
+            resize:str='squash', # a non-square image: squash (the whole image, stretched) or crop (its centre square, as fastai's Resize); the note says which
            ):
     "Classify images (any size or mode: converted to 32x32 RGB). Unreadable files get an error row; exit status 2 if any."
     import json as _json
+    from cifar_adv.image import check_resize
     check(topk > 0, f"--topk must be > 0, got {topk}")
     check(bs > 0, f"--bs must be > 0, got {bs}")
     check(not (json and csv), "choose one of --json and --csv")
+    check_resize(resize)
     from cifar_adv.inference import predict_files
-    pred = _load_model(model, device)
+    pred = _load_model(model, device, resize)
     rows = predict_files(pred, paths, topk=topk, bs=bs, tta=tta)
     if json:
         rows_out = [dict(r, topk=[dict(label=l, prob=p) for l, p in r['topk']]) for r in rows]
@@ -267,12 +282,13 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
     import json as _json
     check(bs > 0, f"--bs must be > 0, got {bs}")
     from cifar_adv.inference import evaluate as _evaluate
+    pred = _load_model(model, device)          # first: a missing model is the cause to name, not the --data it would need
     if data is None:
         mj = Path(model)/'metrics.json' if Path(model).is_dir() else Path(model).parent/'metrics.json'
         check(mj.is_file(), "--data is required (the model has no metrics.json beside it naming its dataset)")
-        from cifar_adv.data import recorded_data, resolve_data
-        data = recorded_data(_json.loads(mj.read_text())['data']) or resolve_data()   # a committed run: trained elsewhere
-    r = _evaluate(_load_model(model, device), data, bs=bs, tta=tta)
+        from cifar_adv.data import run_data, resolve_data
+        data = run_data(_json.loads(mj.read_text())) or resolve_data()   # a committed run: trained elsewhere
+    r = _evaluate(pred, data, bs=bs, tta=tta)
     if json: print(_json.dumps(r, indent=2)); return
     w = max(map(len, r['per_class']))
     print(f"{'class':<{w}}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'support':>7}")
@@ -311,8 +327,8 @@ def export(rundir:str,               # run directory, or a model file (model.saf
         dest = Path(out) if out else folder/'model.int8.onnx'
         if data is None and (folder/'metrics.json').is_file():    # a committed run records a path on the machine that trained it
             import json as _json
-            from cifar_adv.data import recorded_data
-            data = recorded_data(_json.loads((folder/'metrics.json').read_text()).get('data'))
+            from cifar_adv.data import run_data
+            data = run_data(_json.loads((folder/'metrics.json').read_text()))
         r = export_onnx_int8(pred, dest, data, n_calib=n_calib, seed=seed)
         print(f"wrote {dest} (from {pred.source}); int8, calibrated on {r['n_calib']} training images of {r['data']} (seed {seed})")
 

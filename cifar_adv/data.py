@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #0db7127c
 from __future__ import annotations
-import os, sys, json, hashlib, tarfile, shutil, tempfile, zlib, contextlib
+import os, re, sys, json, hashlib, tarfile, shutil, tempfile, zlib, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -13,10 +13,11 @@ from .core import CifarAdvError, check, atomic_path, atomic_write_text, cache_di
 from .image import load_rgb, read_image
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'LONG_IMAGES', 'LONG_ARCHIVE', 'NO_DATA_HINT', 'CACHE_VERSION', 'find_root',
-           'StderrBar', 'extract_archive', 'fastai_cifar_path', 'download_cifar', 'recorded_data', 'resolve_data',
-           'scan', 'decode_images', 'decode_files', 'channel_stats', 'ImageArrays', 'load_arrays', 'LoadImage',
-           'ToTensorImage', 'subset_idxs', 'fit_bs', 'default_workers', 'ArrayDL', 'resolve_device', 'get_dls']
+__all__ = ['IMG_EXTS', 'SPLITS', 'ARCHIVE_SUFFIXES', 'LONG_IMAGES', 'LONG_ARCHIVE', 'CONTENT_KEY', 'NO_DATA_HINT',
+           'CACHE_VERSION', 'ARRAY_KEYS', 'find_root', 'StderrBar', 'archive_sha256', 'extract_archive',
+           'fastai_cifar_path', 'download_cifar', 'recorded_data', 'run_data', 'resolve_data', 'scan', 'decode_images',
+           'decode_files', 'channel_stats', 'data_digest', 'ImageArrays', 'load_arrays', 'find_data', 'LoadImage',
+           'ToTensorImage', 'subset_idxs', 'fit_bs', 'fit_n', 'default_workers', 'ArrayDL', 'resolve_device', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #15db0321
 IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -53,14 +54,35 @@ class StderrBar:
     def close(self): print(file=sys.stderr)
 
 def _file_key(p:Path) -> str:
+    "A key of file `p` that costs no reading: its path, size and modification time."
     st = p.stat()
     return hashlib.sha1(f'{p.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
 
+def _sha256_record(p:Path) -> Path:
+    "Where `extract_archive` records archive `p`'s sha256, under `p`'s cheap key: each archive file is hashed once."
+    return cache_dir()/'archives'/f'{_file_key(p)}.sha256'
+
+def archive_sha256(p:Path) -> str:
+    "The sha256 of archive `p`: as recorded when it was extracted, else read and hashed (CIFAR-10's 130 MB: a fraction of a second)."
+    with contextlib.suppress(OSError):
+        d = _sha256_record(p).read_text().strip()
+        if re.fullmatch(r'[0-9a-f]{64}', d): return d
+    h = hashlib.sha256()
+    try:
+        with open(p, 'rb') as f:
+            for b in iter(lambda: f.read(2**20), b''): h.update(b)
+    except OSError as e: raise CifarAdvError(f"cannot read {p}: {one_line(e)}") from None
+    return h.hexdigest()
+
+CONTENT_KEY = 'sha256-'   # an extracted archive's folder is `<name>-sha256-<its first 16 hex digits>`
+
 def extract_archive(p:Path) -> Path:
-    "Extract the dataset archive `p` into the cache (once, atomically) and return the dataset root."
+    "Extract the dataset archive `p` into the cache (once, atomically), in a folder named by its content, and return the dataset root."
     p = Path(p)
     stem = p.name[:-len(next(s for s in ARCHIVE_SUFFIXES if p.name.lower().endswith(s)))]
-    dest = cache_dir()/'extracted'/f'{stem}-{_file_key(p)}'
+    sha, ext = archive_sha256(p), cache_dir()/'extracted'
+    key = f'{CONTENT_KEY}{sha[:16]}'
+    dest = next(iter(sorted(ext.glob(f'*-{key}'))), ext/f'{stem}-{key}')   # the same archive under any name: one copy
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
@@ -78,7 +100,18 @@ def extract_archive(p:Path) -> Path:
         finally: shutil.rmtree(tmp, ignore_errors=True)
     root = find_root(dest)
     check(root is not None, f"{p} is not a dataset: no train/ and test/ folders inside the archive")
+    if not _sha256_record(p).exists():                # the next run on this file skips the hashing
+        with contextlib.suppress(OSError, CifarAdvError): atomic_write_text(_sha256_record(p), sha + '\n')
     return root
+
+def _extracted_here(path:str) -> Path|None:
+    "This machine's copy of `path`, a path inside an extracted archive (on any machine), found by the archive's content key in the folder name."
+    m = re.search(rf'(?:^|/)extracted/[^/]*-{CONTENT_KEY}([0-9a-f]{{16}})((?:/[^/]+)*)/?$', str(path).replace('\\', '/'))
+    if m is None: return None
+    for d in sorted((cache_dir()/'extracted').glob(f'*-{CONTENT_KEY}{m[1]}')):
+        p = d.joinpath(*m[2].split('/')[1:])
+        if p.exists(): return p
+    return None
 
 # %% ../nbs/02_data.ipynb #6e37ae3d
 def _check_path(p:Path) -> Path:
@@ -110,11 +143,21 @@ def download_cifar() -> Path:
         if not isinstance(e, Exception): raise                              # Ctrl-C stays Ctrl-C
         raise CifarAdvError(f"no dataset found and downloading CIFAR-10 failed ({one_line(e)}): {NO_DATA_HINT}") from None
 
-def recorded_data(path:str|None) -> str|None:
-    "A run's recorded dataset `path` if it exists here, else None (with a note on stderr), so that `resolve_data` looks as usual: a committed run records a path on the machine that trained it."
+def recorded_data(path:str|None,         # the dataset a run recorded (`metrics.json`'s `data`), perhaps a path on another machine
+                  digest:str|None=None,  # the run's `data_digest`, when it recorded one (`find_data`)
+                 ) -> str|None:
+    "The dataset a run recorded, on this machine: `path` if it is here, else an identical copy found by content (an extracted archive's key in `path`, or `digest`), else None with a note on stderr, so that `resolve_data` looks as usual."
     if path is None or Path(path).expanduser().exists(): return path
+    found = _extracted_here(path) or (find_data(digest) if digest else None)
+    if found is not None:
+        print(f"note: the run's dataset {path} is not on this machine; using the identical copy in {found}", file=sys.stderr)
+        return str(found)
     print(f"note: the run's dataset {path} is not on this machine; using $CIFAR_ADV_DATA, fastai's cache or a download", file=sys.stderr)
     return None
+
+def run_data(metrics:dict) -> str|None:
+    "The dataset of a run whose `metrics.json` is `metrics`, on this machine (`recorded_data` of its `data` and `data_digest`)."
+    return recorded_data(metrics.get('data'), metrics.get('data_digest'))
 
 def resolve_data(data=None, download:bool=True) -> Path:
     "The dataset root: `data`, else `$CIFAR_ADV_DATA`, else fastai's cache, else a download."
@@ -216,6 +259,22 @@ def _cache_for(root:Path) -> Path:
     if writable(root): return root/'.cifar_adv'
     return cache_dir()/'arrays'/hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
 
+def _frozen(root:Path) -> bool:
+    "`root` is an archive extracted into the cache, which never changes: its cached arrays are trusted without rescanning its files."
+    return (cache_dir()/'extracted').resolve() in Path(root).resolve().parents
+
+ARRAY_KEYS = ('train_x', 'train_y', 'valid_x', 'valid_y')
+
+def data_digest(classes:list, # the class names, in label order
+                *arrays,      # the decoded arrays, in the order of `ARRAY_KEYS`
+               ) -> str:      # 16 hex digits
+    "The content key of a decoded dataset, the same on every machine that holds the same images: a sha256 of its class names, pixels and labels, not of paths, file times or how the PNGs were compressed."
+    h = hashlib.sha256(json.dumps(list(classes)).encode())
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f'{a.dtype.str}{a.shape}'.encode()); h.update(memoryview(a).cast('B'))
+    return h.hexdigest()[:16]
+
 # %% ../nbs/02_data.ipynb #c96e8a94
 @dataclass
 class ImageArrays:
@@ -232,6 +291,7 @@ class ImageArrays:
     valid_files: list = field(default_factory=list, repr=False)
     skipped: list = field(default_factory=list, repr=False)     # [(file, error)] left out by `skip_bad`
     converted: list = field(default_factory=list, repr=False)   # [(file, note)]: images converted to size x size RGB
+    digest: str = ''                                            # the content key (`data_digest`)
 
     def __repr__(self):
         return (f"ImageArrays({self.path}: {len(self.classes)} classes, "
@@ -249,12 +309,22 @@ def _report(skipped:list, converted:list, skip_bad:bool):
     if skipped: print(f"skipped {len(skipped)} unreadable image(s), first: {skipped[0][1]}", file=sys.stderr)
     if converted: print(f"note: {len(converted)} image(s) converted to RGB of the dataset's size, first: {converted[0][0]}: {converted[0][1]}", file=sys.stderr)
 
+def _meta_digest(root:Path, meta_f:Path, meta:dict, arrs:dict|None=None) -> str:
+    "The content key in `meta`, the meta file `meta_f` of `root`'s arrays; arrays cached before it existed get it once, from `arrs` or the cached files, and keep it."
+    if meta.get('digest'): return meta['digest']
+    if arrs is None: arrs = {k: np.load(meta_f.parent/f"{k}-{meta['size']}.npy") for k in ARRAY_KEYS}
+    d = data_digest(meta['classes'], *(arrs[k] for k in ARRAY_KEYS))
+    with contextlib.suppress(OSError, CifarAdvError):      # a read-only cache: computed again next time
+        atomic_write_text(meta_f, json.dumps(dict(meta, digest=d, root=str(Path(root).resolve()))))
+    return d
+
 def _load_cached(root, cache, size, meta, skip_bad) -> ImageArrays:
     _report(meta.get('skipped', []), meta.get('converted', []), skip_bad)
-    arrs = {k: np.load(cache/f'{k}-{size}.npy') for k in ('train_x', 'train_y', 'valid_x', 'valid_y')}
+    arrs = {k: np.load(cache/f'{k}-{size}.npy') for k in ARRAY_KEYS}
     return ImageArrays(root, meta['classes'], **arrs, mean=tuple(meta['mean']), std=tuple(meta['std']),
                        train_files=meta['train_files'], valid_files=meta['valid_files'],
-                       skipped=[tuple(v) for v in meta.get('skipped', [])], converted=[tuple(v) for v in meta.get('converted', [])])
+                       skipped=[tuple(v) for v in meta.get('skipped', [])], converted=[tuple(v) for v in meta.get('converted', [])],
+                       digest=_meta_digest(root, cache/f'meta-{size}.json', meta, arrs))
 
 def load_arrays(data=None,                 # dataset folder or .tgz (None: `$CIFAR_ADV_DATA`, fastai's cache, else a download)
                 size:int=32,               # images are decoded to `size` x `size` RGB
@@ -265,9 +335,7 @@ def load_arrays(data=None,                 # dataset folder or .tgz (None: `$CIF
     root = resolve_data(data)
     cache = _cache_for(root)
     meta_f = cache/f'meta-{size}.json'
-    # an archive extracted into our cache never changes: its arrays are trusted without rescanning 60k files
-    frozen = (cache_dir()/'extracted').resolve() in root.resolve().parents
-    if frozen and meta_f.exists(): return _load_cached(root, cache, size, json.loads(meta_f.read_text()), skip_bad)
+    if _frozen(root) and meta_f.exists(): return _load_cached(root, cache, size, json.loads(meta_f.read_text()), skip_bad)
     files = scan(root)
     classes = list(files['train'])
     fp = _fingerprint(root, files, size)
@@ -292,10 +360,37 @@ def load_arrays(data=None,                 # dataset folder or .tgz (None: `$CIF
     for k, v in arrs.items():
         with atomic_path(cache/f'{k}-{size}.npy') as t:
             with open(t, 'wb') as fh: np.save(fh, v)
-    atomic_write_text(meta_f, json.dumps(dict(fingerprint=fp, classes=classes, mean=mean, std=std, size=size,
-                                               train_files=tf, valid_files=vf, skipped=skipped, converted=converted)))
+    digest = data_digest(classes, *(arrs[k] for k in ARRAY_KEYS))
+    atomic_write_text(meta_f, json.dumps(dict(fingerprint=fp, digest=digest, root=str(root.resolve()), classes=classes, mean=mean,
+                                               std=std, size=size, train_files=tf, valid_files=vf, skipped=skipped, converted=converted)))
     return ImageArrays(root, classes, **arrs, mean=mean, std=std, train_files=tf, valid_files=vf,
-                       skipped=skipped, converted=converted)
+                       skipped=skipped, converted=converted, digest=digest)
+
+# %% ../nbs/02_data.ipynb #e38ab4e8
+def _places() -> list:
+    "`(root, meta file)` for each decoded dataset in a place cifar-adv keeps one: `$CIFAR_ADV_DATA`, the extracted archives, fastai's data folder, and the cache of arrays (whose meta names the root: None here)."
+    env, ext = os.environ.get('CIFAR_ADV_DATA'), cache_dir()/'extracted'
+    dirs = [Path(env).expanduser()] if env else []
+    if ext.is_dir(): dirs += sorted(d for d in ext.iterdir() if not d.name.startswith('.'))
+    dirs.append(fastai_cifar_path())
+    res = []
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            root = find_root(d) if d.is_dir() else None
+            if root is not None: res += [(root, m) for m in sorted(_cache_for(root).glob('meta-*.json'))]
+    return res + [(None, m) for m in sorted((cache_dir()/'arrays').glob('*/meta-*.json'))]
+
+def find_data(digest:str, # a run's `data_digest`
+             ) -> Path|None:
+    "The root of a dataset on this machine whose content key (`data_digest`) is `digest`, in any place cifar-adv keeps one; None if there is none."
+    for root, m in _places():
+        with contextlib.suppress(OSError, ValueError, KeyError, CifarAdvError):   # an unreadable or older meta: not this one
+            meta = json.loads(m.read_text())
+            root = Path(meta['root']) if root is None else root
+            if not root.is_dir() or _meta_digest(root, m, meta) != digest: continue
+            # a folder may have changed since it was decoded; an extracted archive never does
+            if _frozen(root) or _fingerprint(root, scan(root), meta['size']) == meta['fingerprint']: return root
+    return None
 
 # %% ../nbs/02_data.ipynb #0208b7c3
 from fastai.vision.all import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
@@ -327,6 +422,16 @@ def fit_bs(bs:int, n:int) -> int:
     if bs <= n: return bs
     print(f"note: batch size {bs} is larger than the training set ({n} images): using {n}", file=sys.stderr)
     return n
+
+def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_valid`; None: all)
+          total:int,                 # the images in the split
+          name:str='n_train',        # the setting, as the note names it
+          split:str='training set',  # the split, as the note names it
+         ) -> int|None:
+    "`n`, or `total` when `n` asks for more images than the split has (saying so in one line on stderr, as `fit_bs` does)."
+    if n is None or n <= total: return n
+    print(f"note: {name} {n} is larger than the {split} ({total} images): using all {total}", file=sys.stderr)
+    return total
 
 def _cores() -> int:
     try: return len(os.sched_getaffinity(0))
@@ -383,7 +488,7 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
             bs:int=RECIPE.bs,              # batch size (a smaller training set: all of it, with a note)
             aug:str=RECIPE.aug,            # augmentation preset of the training split (`AUG_PRESETS`)
             aug_probs:dict|None=None,      # probabilities overriding the preset's: crop, flip, affine, dropout
-            n_train:int|None=None,         # train on a class-balanced subset of this many images (None: all)
+            n_train:int|None=None,         # train on a class-balanced subset of this many images (None, or more than there are: all, with a note)
             n_valid:int|None=None,         # validate on a class-balanced subset of this many test images (None: all)
             num_workers:int|None=None,     # DataLoader worker processes (None: `default_workers`)
             device=None,                   # where batches go (None: fastai's `default_device`)
@@ -392,6 +497,7 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
     from cifar_adv.augment import make_aug, AlbumentationsTransform
     check(bs > 0, f"batch size must be > 0, got {bs}")
+    n_train = fit_n(n_train, len(arrs.train_y))   # (no such note for n_valid: callers such as lr_find pass their batch size)
     ti, vi = subset_idxs(arrs.train_y, n_train, seed), subset_idxs(arrs.valid_y, n_valid, seed)
     bs = fit_bs(bs, len(ti))
     tx = arrs.train_x if len(ti) == len(arrs.train_x) else arrs.train_x[ti]

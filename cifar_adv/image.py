@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .core import CifarAdvError, one_line
+from .core import CifarAdvError, check, one_line
 
 # %% auto #0
-__all__ = ['to_rgb', 'read_image', 'load_rgb']
+__all__ = ['RESIZE', 'to_rgb', 'check_resize', 'read_image', 'load_rgb']
 
 # %% ../nbs/01a_image.ipynb #f50e73b3
 def to_rgb(im:Image.Image) -> Image.Image:
@@ -34,8 +34,34 @@ def _open(x) -> Image.Image:
     except IsADirectoryError: raise CifarAdvError(f"{x} is a folder, not an image") from None
     except Exception as e: raise CifarAdvError(f"unreadable image {x}: {one_line(e)}") from None
 
-def read_image(x, size:int=32) -> tuple:
+RESIZE = ('squash', 'crop')     # how a non-square image is made square: stretched whole, or its centre square
+
+def check_resize(resize:str) -> str:
+    "`resize` if it is one of `RESIZE`, else a one-line `CifarAdvError` naming them."
+    check(resize in RESIZE, f"unknown resize {resize!r}: choose squash (the whole image, stretched) or crop (its centre square)")
+    return resize
+
+def _to_square(im:Image.Image, # an RGB image of any size
+               size:int,       # the side of the square to make
+               resize:str,     # squash or crop (`RESIZE`)
+              ) -> tuple:      # `(image, note)`
+    "`im` as `size` x `size`, squashed or centre-cropped first if it is not square, and what was done ('' if nothing)."
+    w, h = im.size
+    if (w, h) == (size, size): return im, ''
+    note = f"resized {w}x{h} to {size}x{size}" if w == h else f"squashed {w}x{h} to {size}x{size}"
+    if w != h and resize == 'crop':
+        s = min(w, h); l, t = (w - s) // 2, (h - s) // 2
+        im = im.crop((l, t, l + s, t + s))
+        note = f"cropped {w}x{h} to the centre {s}x{s}" + (f", resized to {size}x{size}" if s != size else '')
+    if im.size != (size, size): im = im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return im, note
+
+def read_image(x,                 # a path, PIL image or uint8 array, of any size and mode
+               size:int=32,       # the side of the square array returned
+               resize:str='squash', # a non-square image: `squash` it whole, or `crop` its centre square (`RESIZE`)
+              ) -> tuple:         # `(array, note)`
     "`(array, note)`: `x` (path, PIL image or array) as a `(size, size, 3)` uint8 RGB array, and what was converted ('' if nothing)."
+    check_resize(resize)
     if isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.shape == (size, size, 3): return x, ''
     if isinstance(x, (str, Path)): im = _open(x)
     elif isinstance(x, Image.Image): im = x
@@ -47,11 +73,9 @@ def read_image(x, size:int=32) -> tuple:
         except Exception as e: raise CifarAdvError(f"not an image array: {a.shape}: {one_line(e)}") from None
     notes, mode = [], im.mode
     if mode != 'RGB': im, _ = to_rgb(im), notes.append(f"converted {mode} to RGB")
-    if im.size != (size, size):
-        notes.append(f"resized {im.size[0]}x{im.size[1]} to {size}x{size}")
-        im = im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
-    return np.asarray(im, dtype=np.uint8), '; '.join(notes)
+    im, note = _to_square(im, size, resize)
+    return np.asarray(im, dtype=np.uint8), '; '.join(notes + [note] if note else notes)
 
-def load_rgb(x, size:int=32) -> np.ndarray:
-    "`x` (path, PIL image or array) as a `(size, size, 3)` uint8 RGB array."
-    return read_image(x, size)[0]
+def load_rgb(x, size:int=32, resize:str='squash') -> np.ndarray:
+    "`x` (path, PIL image or array) as a `(size, size, 3)` uint8 RGB array (`resize`: see `read_image`)."
+    return read_image(x, size, resize)[0]

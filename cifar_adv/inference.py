@@ -8,7 +8,7 @@ import os, sys, json, glob, time
 from pathlib import Path
 import numpy as np
 from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text
-from .image import read_image
+from .image import read_image, check_resize
 
 # %% auto #0
 __all__ = ['PICKLE_WARNING', 'META_KEYS', 'INT8_KEY', 'INT8_SETTINGS', 'read_meta', 'Predictor', 'write_safe', 'save_safetensors',
@@ -46,6 +46,7 @@ class Predictor:
         self.mean = np.array(meta['mean'], np.float32).reshape(1, 3, 1, 1)
         self.std = np.array(meta['std'], np.float32).reshape(1, 3, 1, 1)
         self._fast, self.device = None, 'cpu'
+        self.resize = 'squash'      # how a non-square image is made square: squash or crop (`read_image`; `load` sets it)
         if fmt == 'torch': self.model = model.eval()
 
     def to(self, device=None) -> Predictor:
@@ -132,9 +133,13 @@ class Predictor:
              path,               # a run directory (its safe format), model.safetensors, export.pkl or an .onnx file
              warn:bool=True,     # print `PICKLE_WARNING` on stderr when loading a pickle
              device:str='cpu',   # where it runs: auto, cpu, cuda, cuda:N or mps (`to`)
+             resize:str='squash', # a non-square image: `squash` it whole or `crop` its centre square (`read_image`)
             ) -> Predictor:
         "Load from a run directory (its safe format), `model.safetensors`, `export.pkl` or `.onnx`, onto `device`."
-        return cls._load(path, warn).to(device)
+        check_resize(resize)
+        pred = cls._load(path, warn).to(device)
+        pred.resize = resize
+        return pred
 
     @classmethod
     def _load(cls, path, warn:bool=True) -> Predictor:
@@ -155,7 +160,7 @@ class Predictor:
                   ) -> np.ndarray: # `(n, 3, size, size)` float32, normalised as in training
         "Images (a `(n, h, w, 3)` uint8 array, or a list of paths, PIL images or arrays) as a normalised float32 `(n, 3, h, w)` batch."
         if isinstance(images, np.ndarray) and images.ndim == 4: x = images
-        else: x = np.stack([read_image(im, self.size)[0] for im in images]) if len(images) else np.zeros((0, self.size, self.size, 3), np.uint8)
+        else: x = np.stack([read_image(im, self.size, self.resize)[0] for im in images]) if len(images) else np.zeros((0, self.size, self.size, 3), np.uint8)
         check(x.dtype == np.uint8 and x.shape[1:] == (self.size, self.size, 3),
               f"expected uint8 images of shape (n, {self.size}, {self.size}, 3), got {x.dtype} {x.shape}")
         return ((x.transpose(0, 3, 1, 2).astype(np.float32) / 255) - self.mean) / self.std
@@ -328,7 +333,7 @@ def predict_files(pred:Predictor, paths, topk:int=3, bs:int=64, tta:bool=False) 
         row = dict(path=f, label=None, prob=None, topk=[], note='', error=err)
         if err is None:
             try:
-                a, row['note'] = read_image(f, pred.size)
+                a, row['note'] = read_image(f, pred.size, pred.resize)
                 good.append(row); arrs.append(a)
             except CifarAdvError as e: row['error'] = str(e)
         rows.append(row)

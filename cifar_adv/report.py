@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_report.ipynb #1344802a
 from __future__ import annotations
-import json, base64, sys, time, warnings
+import json, base64, subprocess, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,12 +14,12 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
-from .core import CifarAdvError, check, atomic_path, atomic_write_text
-from .data import load_arrays, get_dls, recorded_data
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable
+from .data import load_arrays, get_dls, run_data
 
 # %% auto #0
 __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 'plot_curves', 'plot_confusion', 'plot_gallery',
-           'cam_layer', 'gradcam_maps', 'plot_gradcam', 'make_report']
+           'cam_layer', 'gradcam_maps', 'plot_gradcam', 'committed_run', 'report_dir', 'make_report']
 
 # %% ../nbs/05a_report.ipynb #7f325347
 def _check_vocab(data_classes:list, classes:list):
@@ -62,16 +62,21 @@ def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
     learn.model.to(dev)
     return learn
 
+def _check_run(rundir:Path):
+    "Fail with one line unless `rundir` is a folder holding a model (`model.safetensors` or `export.pkl`)."
+    check(rundir.is_dir(), f"run directory not found: {rundir}")
+    check((rundir/'model.safetensors').is_file() or (rundir/'export.pkl').is_file(),
+          f"{rundir} has no model.safetensors or export.pkl: not a finished run (cifar-adv fit writes both)")
+
 def load_run(rundir, device=None, data=None) -> tuple:
     "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) whose DataLoaders hold the run's validation images, and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
     from cifar_adv.data import resolve_device
     rundir = Path(rundir)
-    check(rundir.is_dir(), f"run directory not found: {rundir}")
-    safe, pkl = (rundir/'model.safetensors').is_file(), (rundir/'export.pkl').is_file()
-    check(safe or pkl, f"{rundir} has no model.safetensors or export.pkl: not a finished run (cifar-adv fit writes both)")
+    _check_run(rundir)
+    safe = (rundir/'model.safetensors').is_file()
     meta = json.loads((rundir/'metrics.json').read_text()) if (rundir/'metrics.json').is_file() else {}
     dev = resolve_device(device)
-    arrs = load_arrays(data or recorded_data(meta.get('data')))    # loaded once, whichever format
+    arrs = load_arrays(data or run_data(meta))                     # loaded once, whichever format
     return (_safe_learner if safe else _pickle_learner)(rundir, meta, arrs, dev), meta
 
 def valid_dl(learn, bs:int=512):
@@ -226,15 +231,42 @@ def _write_docs(out:Path, meta:dict, acc:float, n:int, per:pd.DataFrame, confuse
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>" + "".join(body) + "</body></html>")
     atomic_write_text(out/'report.html', page)
 
-def make_report(rundir, data=None, n:int=10, device=None) -> dict:
-    "Write `RUNDIR/report/` (figures, CSVs, report.md/html) for a finished run; returns accuracy, timings and paths."
+def committed_run(rundir) -> bool:
+    "Whether `rundir` is a kept record that a report leaves untouched: its `metrics.json` is tracked by git (the repo's `results/`), or this process cannot write to it."
+    rundir = Path(rundir).resolve()
+    try: tracked = subprocess.run(['git', 'ls-files', '--error-unmatch', 'metrics.json'], cwd=rundir, capture_output=True).returncode == 0
+    except OSError: tracked = False                          # no git here: nothing is tracked
+    return tracked or not writable(rundir)
+
+def report_dir(rundir, # the run directory the report reads
+               out=None, # the folder to write it to (`--out`); None: the default
+              ) -> Path:
+    "Where the report of `rundir` goes: `out` if given, else `RUNDIR/report/`, or `runs/<run name>-report/` for a `committed_run`; never inside a committed run."
+    rundir, committed = Path(rundir), committed_run(rundir)
+    if out is None: out = Path('runs')/f"{rundir.resolve().name}-report" if committed else rundir/'report'
+    out = Path(out)
+    check(not (committed and out.resolve().is_relative_to(rundir.resolve())),
+          f"--out {out} is inside the committed run {rundir}, which a report leaves as it is: choose a folder outside it")
+    check(out.is_dir() or not out.exists(), f"--out {out} exists and is not a folder")
+    return out
+
+def make_report(rundir, # a finished run directory (`fit`'s, or a committed one in results/)
+                data=None, # the dataset (default: the one the run recorded)
+                n:int=10, # misclassified images in the top-loss and GradCAM figures
+                device=None, # auto (None), cpu, cuda, cuda:N or mps
+                out=None, # the report folder (default: `report_dir`)
+                record:bool=True, # also add the per-class figures to RUNDIR/metrics.json, as `fit` does (never for a `committed_run`)
+               ) -> dict:
+    "Write the report of a finished run (figures, CSVs, report.json, report.md/html) into `report_dir(rundir, out)`; returns accuracy, timings and paths."
     t0 = time.time()
     check(n > 0, f"--n must be > 0, got {n}")
     rundir = Path(rundir)
+    _check_run(rundir)
+    out = report_dir(rundir, out)                  # every refusal before the slow part, and before anything is written
     learn, meta = load_run(rundir, device, data)
     dl = valid_dl(learn)
     interp = RunInterpretation.from_learner(learn, dl=dl)
-    out = rundir/'report'; out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     classes = [str(c) for c in learn.dls.vocab]
     cm = interp.confusion_matrix()
     save_csv(pd.DataFrame(cm, index=classes, columns=classes).rename_axis('actual \\\\ predicted'), out/'confusion_matrix.csv')
@@ -268,10 +300,10 @@ def make_report(rundir, data=None, n:int=10, device=None) -> dict:
         figs.append(('lr_find', out/'lr_find.png'))
     acc = interp.accuracy
     _write_docs(out, meta, acc, len(targs), per, confused, figs)
-    if (rundir/'metrics.json').exists():
+    summary = dict(accuracy=acc, n_images=len(targs), time_s=round(time.time() - t0, 1))
+    atomic_write_text(out/'report.json', json.dumps(dict(run=str(rundir), **summary, per_class=per.to_dict(orient='records')), indent=2) + '\n')
+    if record and not committed_run(rundir) and (rundir/'metrics.json').exists():
         meta = json.loads((rundir/'metrics.json').read_text())
-        meta['per_class'] = per.to_dict(orient='records')
-        meta['report'] = dict(accuracy=acc, n_images=len(targs), time_s=round(time.time() - t0, 1))
+        meta['per_class'], meta['report'] = per.to_dict(orient='records'), summary
         atomic_write_text(rundir/'metrics.json', json.dumps(meta, indent=2) + '\n')
-    return dict(accuracy=acc, n_images=len(targs), time_s=round(time.time() - t0, 1), out=out,
-                gradcam_layer=type(layer).__name__ if top else None)
+    return dict(**summary, out=out, gradcam_layer=type(layer).__name__ if top else None)

@@ -47,6 +47,13 @@ def _stats(model, size):
     return torchinfo.summary(model, input_size=(1, 3, size, size), verbose=0, depth=20, device='cpu',
                              col_names=('kernel_size', 'output_size', 'num_params', 'mult_adds'))
 
+def _table(st) -> str:
+    "torchinfo's table of `_stats` `st`, its totals labelled with their units (`Total mult-adds (M)`: millions): torchinfo formats its `Units` enum into the label, which Python 3.11 and later print as `Units.MEGABYTES`."
+    from torchinfo.enums import Units
+    s = str(st)
+    for u in Units: s = s.replace(f'({u})', f'({u.value})')   # exactly what torchinfo wrote, on any Python
+    return s
+
 def arch_info(name:str, size:int=32, **kwargs) -> dict:
     "Stable facts about arch `name`: `name`, `params`, `macs`, `rf`, `checks`, `documented_params`, `about`."
     m = create_model(name, **kwargs).eval()
@@ -63,4 +70,4 @@ def arch_summary(name:str, size:int=32, **kwargs) -> dict:
                    params=int(li.num_params), kernel=list(li.kernel_size) if isinstance(li.kernel_size, (list, tuple)) else li.kernel_size,
                    macs=int(li.macs))
               for i, li in enumerate((l for l in st.summary_list if l.is_leaf_layer), 1)]
-    return dict(arch_info(name, size, **kwargs), layers=layers, rf_table=rf_walk(m, size)[0], table=str(st))
+    return dict(arch_info(name, size, **kwargs), layers=layers, rf_table=rf_walk(m, size)[0], table=_table(st))

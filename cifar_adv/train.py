@@ -15,7 +15,7 @@ from fastai.callback.channelslast import ChannelsLast
 import fastai.optimizer
 from fastai.imports import noop        # the no-op fastai's `no_logging` installs (fastcore's is another function)
 from fastai.torch_core import rank_distrib, num_distrib
-from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, resolve_device
+from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, fit_n, resolve_device
 from .models import create_model, n_params, load_weights
 from .rf import receptive_field
 from .augment import AlbumentationsTransform, rng_states, set_rng_states
@@ -27,7 +27,7 @@ __all__ = ['PRECISIONS', 'METRIC_COLS', 'RUN_KEYS', 'MIXING_KEYS', 'MACHINE_KEYS
            'plain_bn', 'weights_digest', 'DistributedDLOnCPU', 'distributed', 'save_checkpoint', 'SaveBest', 'rss_mb',
            'peak_rss_mb', 'rng_state', 'set_rng_state', 'RunLog', 'load_checkpoint', 'plain_state', 'resume_state',
            'StopOnNaN', 'export_learner', 'ema_decay', 'WeightEMA', 'training_model', 'mixing_cbs', 'save_weights',
-           'versions', 'find_lr', 'check_out_dir', 'read_run', 'fit_run']
+           'versions', 'find_lr', 'check_out_dir', 'read_run', 'epochs_done', 'fit_run']
 
 # %% ../nbs/05_train.ipynb #bb9b4ccc
 from fastai.callback.fp16 import MixedPrecision, AMPMode
@@ -518,17 +518,23 @@ def _check_settings(cfg:dict):
     make_aug(cfg['aug'], **cfg['aug_probs'])
 
 def _load_data(cfg:dict, device) -> ImageArrays:
-    "Seed everything, then decode the run's dataset (bad data fails here); a batch larger than the training set is capped to it."
+    "Seed everything, then decode the run's dataset (bad data fails here); subsets and a batch larger than the data are capped to it, each with a note, and `run.json` records what is used."
     seed_run(cfg['seed'], device, cfg.get('deterministic', False))
     arrs = load_arrays(cfg['data'], skip_bad=cfg['skip_bad'])
+    cfg['n_train'] = fit_n(cfg['n_train'], len(arrs.train_y))
+    cfg['n_valid'] = fit_n(cfg['n_valid'], len(arrs.valid_y), 'n_valid', 'test set')
     cfg['bs'] = fit_bs(cfg['bs'], len(subset_idxs(arrs.train_y, cfg['n_train'], cfg['seed'])))
     return arrs
+
+def epochs_done(st:dict) -> int:
+    "How many epochs checkpoint `st` has completed (`RunLog` saves the last one's 0-based index): where a resume starts, `metrics.json`'s `resumed_at_epoch`."
+    return st['epoch'] + 1
 
 def _resumable(out:Path) -> tuple:
     "The settings (`run.json`) and last checkpoint of the unfinished run in `out`."
     cfg, st = read_run(out), load_checkpoint(out)
     for k in MIXING_KEYS: cfg.setdefault(k, 0.0)   # a run.json from before EMA, MixUp and CutMix: they were off
-    if (out/'metrics.json').is_file() and st['epoch'] + 1 >= cfg['epochs']:
+    if (out/'metrics.json').is_file() and epochs_done(st) >= cfg['epochs']:
         raise CifarAdvError(f"the run in {out} has finished all its {plural(cfg['epochs'], 'epoch')}: nothing to resume")
     return cfg, st
 
@@ -541,7 +547,7 @@ def _run_log(st:dict|None, t0:float) -> RunLog:
     if st is None: return RunLog(t_start=t0)
     # the wall time of the parts before a resume, up to their last checkpoint (a checkpoint without it: its epochs' times)
     prior_wall_s = st.get('wall_s', sum(t[1] for t in st['times']))
-    return RunLog(st['epoch'] + 1, st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s,
+    return RunLog(epochs_done(st), st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s,
                   scaler=st.get('scaler'))
 
 def _run_learner(out:Path, cfg:dict, arrs:ImageArrays, dev, show_progress:bool=True) -> Learner:
@@ -603,7 +609,8 @@ def _train_and_write(out:Path, cfg:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    label_smoothing=cfg['label_smoothing'], aug=cfg['aug'], aug_probs=cfg['aug_probs'], seed=cfg['seed'],
                    ema=cfg['ema'], mixup=cfg['mixup'], cutmix=cfg['cutmix'],
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
-                   skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), device=str(dls.device),
+                   skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
+                   device=str(dls.device),
                    precision=learn.precision, deterministic=bool(cfg.get('deterministic')), world_size=world,
                    effective_bs=cfg['bs'] * world, backend=torch.distributed.get_backend() if _distributed() else None,
                    weights_digests=digests,
@@ -667,7 +674,8 @@ def fit_run(out,                                   # the run directory: a new on
     if not rank_distrib():                         # rank 0 writes the run directory, the others never
         if resume:
             for t in out.rglob('.*.tmp'): t.unlink()   # temporary files of writes a kill interrupted
-            print(f"resuming {out} after epoch {st['epoch']} of {cfg['epochs']}")
+            done = epochs_done(st)                 # as metrics.json's resumed_at_epoch will say
+            print(f"resuming {out}: {done} of {plural(cfg['epochs'], 'epoch')} done, {cfg['epochs'] - done} to go")
         else:
             out.mkdir(parents=True, exist_ok=True)
             _write_run(out, cfg)                   # the settings a resume reuses
