@@ -22,42 +22,29 @@ os.environ.setdefault('CIFAR_ADV_CACHE', str(ROOT/'.cache'/'tests'))
 os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
 for v in ('CIFAR_ADV_DATA', 'CIFAR_ADV_DEBUG'): os.environ.pop(v, None)
 
-# slow: each takes more than ~5 s on a 2-core CPU: trains for real, re-evaluates the committed results/ on the 10,000 test
-# images, builds the docs, measures a large net, or starts a `cifar-adv` process that imports fastai. `make test` runs them,
-# `make test-fast` (pytest -m "not slow") leaves them out. Whole modules by name; tests by module::name, or
-# module::name[id] for one case of a parametrized test.
-SLOW_MODULES = {'test_train', 'test_mixing', 'test_tune', 'test_results', 'test_reliability', 'test_inference', 'test_quant', 'test_readme'}
-SLOW_TESTS = {
-    'test_cli::test_bad_values_one_line_exit_2_nothing_written', 'test_cli::test_existing_out_dir_needs_force',
-    'test_cli::test_data_verb', 'test_cli::test_fit_on_sample_writes_run', 'test_cli::test_lr_find_verb',
-    'test_cli::test_archs_json_is_stable', 'test_cli::test_summary_verb',
-    'test_models::test_rf_matches_gradient_measure[resnet18]', 'test_models::test_rf_matches_gradient_measure[advnet_dil]',
-    'test_models::test_rf_matches_gradient_measure[seed003]', 'test_models::test_rf_matches_gradient_measure[seed004]',
-    'test_models::test_arch_contract[resnet18]', 'test_models::test_arch_contract[seed004]',
-    'test_bench::test_bench_script_help[reference]', 'test_bench::test_bench_missing_data',
-    'test_docs::test_pages',
-    'test_distributed::test_torchrun_two_processes_one_run_directory', 'test_distributed::test_sigkill_of_the_job_then_resume_under_torchrun',
-    'test_distributed::test_two_nodes_on_loopback', 'test_device::test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device',
-    'test_device::test_gpu_check_runs_every_step_in_cpu_smoke_mode', 'test_distributed::test_divergence_stops_every_process_with_one_message'}
+def pytest_addoption(parser):
+    parser.addoption('--all-results', action='store_true',
+                     help="re-score every committed run in results/ on the 10,000 test images (make verify-results), not only the default one")
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training, results/ re-evaluation, the docs, fresh cifar-adv processes (deselect with -m "not slow")')
+    # slow: a test or module marks itself (`@pytest.mark.slow`, `pytestmark = pytest.mark.slow`) when it takes more than ~5 s
+    # on 2 cores: trains more than the sample for a few epochs, starts several processes, builds the docs. `make test` runs
+    # them, `make test-fast` (pytest -m "not slow") leaves them out.
+    config.addinivalue_line('markers', 'slow: over ~5 s on 2 cores: training beyond one sample run, torchrun, Ray Tune, the docs site, fresh processes by the dozen (deselect with -m "not slow")')
+    config.addinivalue_line('markers', 'all_results: re-scores one more committed run in full; collected only with --all-results (make verify-results)')
     # third-party warnings raised while fastai is imported (not by our calls): fastai's layers use torch.jit.script,
     # fastai.tabular sets a pandas option that pandas 3 deprecates
     config.addinivalue_line('filterwarnings', r'ignore:`torch\.jit\.script` is deprecated:FutureWarning')
     config.addinivalue_line('filterwarnings', r"ignore:The 'mode.chained_assignment' option is deprecated")
 
 def pytest_collection_modifyitems(config, items):
-    modules = {}
-    for item in items:
-        mod = item.path.stem
-        modules[mod] = getattr(item, 'module', None)
-        if mod in SLOW_MODULES or {f'{mod}::{item.name}', f'{mod}::{getattr(item, "originalname", item.name)}'} & SLOW_TESTS:
-            item.add_marker(pytest.mark.slow)
-    # a renamed test must not quietly join the fast tier: each entry whose module was collected names a function in it
-    stale = sorted(t for t in SLOW_TESTS if (m := modules.get(t.partition('::')[0])) is not None
-                   and not hasattr(m, t.partition('::')[2].partition('[')[0]))
-    if stale: raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests that do not exist: {', '.join(stale)}")
+    "Without --all-results, the tests marked `all_results` are deselected (not skipped): CI re-scores the default run only."
+    if config.getoption('--all-results'): return
+    keep, drop = [], []
+    for item in items: (drop if item.get_closest_marker('all_results') else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 def _resolved(data) -> Path:
     "The dataset root through the app's own lookup (`data`, else fastai's cache, else its download); a bad path stops the run in one line."
@@ -88,3 +75,29 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
     "Run `cifar-adv` in a fresh process; returns the CompletedProcess."
     return subprocess.run(cli_cmd(*args), capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)
+
+@pytest.fixture(scope='session')
+def sample_run(tmp_path_factory, sample):
+    """One run made once per session through the CLI and shared by the CLI, inference, device and train tests: `advnet_s`,
+    2 epochs on the 200 sample training images (tested on its 100), batch 32, seed 1, no report; then exported to ONNX.
+    Tests that change a run work on a copy (`shutil.copytree`)."""
+    out = tmp_path_factory.mktemp('sample')/'run'
+    r = run_cli('fit', '--arch', 'advnet_s', '--epochs', 2, '--bs', 32, '--data', sample, '--seed', 1, '--out', out, '--no_report')
+    assert r.returncode == 0, r.stderr[-3000:]
+    e = run_cli('export', out, '--format', 'onnx')
+    assert e.returncode == 0 and 'onnxruntime matches PyTorch' in e.stdout, e.stderr[-3000:]
+    out.parent.joinpath('fit.stdout').write_text(r.stdout); out.parent.joinpath('fit.stderr').write_text(r.stderr)
+    return out
+
+def call_cli(capsys, *args, cwd=None):
+    """Run `cifar-adv args` in this process (`cli.main`), as `run_cli` does in a fresh one: a result with `returncode`,
+    `stdout` and `stderr`. For refusals, `--help` and anything where a new process is not the point of the test."""
+    from types import SimpleNamespace
+    from fastcore.xtras import working_directory
+    from cifar_adv.cli import main
+    capsys.readouterr()                                          # what came before is not this command's
+    with working_directory(cwd or os.getcwd()):
+        try: code = main([str(a) for a in args])
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    o, e = capsys.readouterr()
+    return SimpleNamespace(returncode=code or 0, stdout=o, stderr=e)

@@ -22,11 +22,17 @@ def test_bench_script_imports(script, monkeypatch):
         assert name is None or hasattr(m, name) or submodule, f"{script.name}: {mod} has no {name}"
 
 @pytest.mark.parametrize('script', SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_bench_script_help(script):
-    r = subprocess.run([sys.executable, str(script), '--help'], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+def test_bench_script_help(script, monkeypatch, capsys):
+    "`python bench/X.py --help`, run in this process (`runpy`, as `__main__`): exit 0 and its own description, from its docstring."
+    import runpy
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setattr(sys, 'argv', [str(script), '--help'])
+    monkeypatch.setattr(sys, 'excepthook', sys.excepthook)     # bench_parser sets its own: pytest's comes back after the test
+    with pytest.raises(SystemExit) as e: runpy.run_path(str(script), run_name='__main__')
+    assert e.value.code in (0, None)
+    out = capsys.readouterr().out
     first = ast.get_docstring(ast.parse(script.read_text())).splitlines()[0]
-    assert ' '.join(first.split()) in ' '.join(r.stdout.split())                 # its own description, from its docstring
+    assert ' '.join(first.split()) in ' '.join(out.split())                      # its own description, from its docstring
 
 def _paths_in(tmp_path, **env) -> dict:
     "bench/_paths.py's DATA and CLI, as a benchmark run from `tmp_path` with `env` sees them."
@@ -91,6 +97,7 @@ def test_bench_run_cli(tmp_path):
     assert bad.returncode == 1 and len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith(f"script.py: `{Path(sys.executable).name} -c ") and bad.stderr.endswith('failed: cifar-adv: error: no such run\n')
 
+@pytest.mark.slow
 def test_bench_missing_data(tmp_path):
     "A real benchmark (bench/evaluate.py, through the CLI) given a dataset that is not there: one line, exit 2, nothing written."
     import shutil

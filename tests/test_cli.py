@@ -1,11 +1,11 @@
-import json, pytest
-from conftest import run_cli
+import json, shutil, pytest
+from conftest import call_cli
 
-def test_help_lists_verbs():
-    r = run_cli('--help')
+def test_help_lists_verbs(capsys):
+    r = call_cli(capsys, '--help')
     assert r.returncode == 0
     for verb in ('fit', 'lr-find', 'report', 'predict', 'evaluate', 'export', 'data', 'archs', 'summary'): assert verb in r.stdout
-    r = run_cli('fit', '--help')
+    r = call_cli(capsys, 'fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 
 def test_verb_defaults_are_the_recipe():
@@ -60,63 +60,63 @@ def test_help_does_not_import_torch():
     (['--mixup', '-0.2'], 'mixup (the alpha'),
     (['--mixup', '0.2', '--cutmix', '1'], 'choose one of --mixup and --cutmix'),
 ])
-def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg):
+def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg, capsys):
     out = tmp_path/'run'
     base = ['--data', sample] if '--data' not in args else []
-    r = run_cli('fit', '--out', out, '--epochs', '1', *base, *args)
+    r = call_cli(capsys, 'fit', '--out', out, '--epochs', '1', *base, *args)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('cifar-adv') and msg in lines[0], r.stderr
     assert 'Traceback' not in r.stderr
     assert not out.exists()
 
-def test_existing_out_dir_needs_force(tmp_path, sample):
+def test_existing_out_dir_needs_force(tmp_path, sample, capsys):
     out = tmp_path/'run'; out.mkdir()
     (out/'precious.txt').write_text('keep me')
-    r = run_cli('fit', '--out', out, '--epochs', '1', '--data', sample)
+    r = call_cli(capsys, 'fit', '--out', out, '--epochs', '1', '--data', sample)
     assert r.returncode == 2 and 'not empty' in r.stderr and '--force' in r.stderr
     assert [p.name for p in out.iterdir()] == ['precious.txt']
     f = tmp_path/'afile'; f.write_text('x')
-    r = run_cli('fit', '--out', f, '--epochs', '1', '--data', sample)
+    r = call_cli(capsys, 'fit', '--out', f, '--epochs', '1', '--data', sample)
     assert r.returncode == 2 and 'not a folder' in r.stderr and f.read_text() == 'x'
 
-def test_unknown_verb():
-    r = run_cli('train')
+def test_unknown_verb(capsys):
+    r = call_cli(capsys, 'train')
     assert r.returncode == 2 and "unknown verb 'train'" in r.stderr
 
-def test_data_verb(sample):
-    r = run_cli('data', '--data', sample)
+def test_data_verb(sample, capsys):
+    r = call_cli(capsys, 'data', '--data', sample)
     assert r.returncode == 0, r.stderr
     assert 'classes: 10' in r.stdout and 'total' in r.stdout and 'mean:' in r.stdout
     cat = next(l for l in r.stdout.splitlines() if l.strip().startswith('cat'))
     assert cat.split()[1:] == ['20', '10']
 
-def test_fit_on_sample_writes_run(tmp_path, sample):
-    out = tmp_path/'run'
-    r = run_cli('fit', '--out', out, '--epochs', '2', '--bs', '32', '--data', sample, '--arch', 'advnet_s', '--no_report')
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_fit_on_sample_writes_run(sample_run, tmp_path, sample, capsys):
+    "The shared sample run (`cifar-adv fit` in a fresh process, its output a pipe), then `--force` over a copy of it, in this process."
+    out = sample_run
+    stdout, stderr = (out.parent/'fit.stdout').read_text(), (out.parent/'fit.stderr').read_text()
     assert (out/'export.pkl').is_file() and len((out/'metrics.csv').read_text().splitlines()) == 3
     assert json.loads((out/'run.json').read_text())['arch_kwargs'] == {}      # the arch's own options: none given
     # stdout is a pipe here: fastai's table of epochs, a line each, and no bars (no '\r' redraws, no '█' probe)
-    lines = r.stdout.splitlines()
-    assert '\r' not in r.stdout and '█' not in r.stdout + r.stderr, r.stdout[:500]
+    lines = stdout.splitlines()
+    assert '\r' not in stdout and '█' not in stdout + stderr, stdout[:500]
     assert lines[0].split() == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
     assert [l.split()[0] for l in lines[1:3]] == ['0', '1'] and 'test accuracy' in lines[3]
     # --force replaces the run; a seed arch, which takes none of advnet's options, trains with its own
-    r = run_cli('fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'seed003', '--force', '--no_report')
+    out = shutil.copytree(sample_run, tmp_path/'run')
+    r = call_cli(capsys, 'fit', '--out', out, '--epochs', '1', '--bs', '32', '--data', sample, '--arch', 'seed003', '--force', '--no_report')
     assert r.returncode == 0 and len((out/'metrics.csv').read_text().splitlines()) == 2, r.stderr[-2000:]
     assert json.loads((out/'metrics.json').read_text())['arch'] == 'seed003'
 
-def test_lr_find_verb(tmp_path, sample):
+def test_lr_find_verb(tmp_path, sample, capsys):
     out = tmp_path/'lr'
-    r = run_cli('lr-find', '--out', out, '--bs', '32', '--data', sample, '--arch', 'advnet_s')
+    r = call_cli(capsys, 'lr-find', '--out', out, '--bs', '32', '--data', sample, '--arch', 'advnet_s')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'suggested lr' in r.stdout and (out/'lr_find.png').stat().st_size > 5000
     assert '█' not in r.stdout and '\r' not in r.stdout
 
-def test_archs_json_is_stable():
-    import json
-    r = run_cli('archs', '--json')
+def test_archs_json_is_stable(capsys):
+    r = call_cli(capsys, 'archs', '--json')
     assert r.returncode == 0, r.stderr
     infos = json.loads(r.stdout)
     from test_models import PARAMS, CLAIMS
@@ -125,20 +125,19 @@ def test_archs_json_is_stable():
         assert {'name', 'params', 'macs', 'rf', 'checks'} <= set(i)
         assert i['params'] == PARAMS[i['name']] and i['rf'] > 1 and i['macs'] > 1e6
         assert {k for k, v in i['checks'].items() if v} == CLAIMS[i['name']]
-    r = run_cli('archs')
+    r = call_cli(capsys, 'archs')
     assert r.returncode == 0 and 'advnet_dil' in r.stdout and '186,034' in r.stdout
 
-def test_summary_verb():
-    import json
-    r = run_cli('summary', '--arch', 'seed003', '--json')
+def test_summary_verb(capsys):
+    r = call_cli(capsys, 'summary', '--arch', 'seed003', '--json')
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     assert s['params'] == 151_902 == sum(l['params'] for l in s['layers'])
     assert s['rf_table'][-1]['rf_out'] <= s['rf'] and s['rf_table'][0]['rf_in'] == 1
     assert s['layers'][0]['output_shape'] == [1, 16, 32, 32]
-    r = run_cli('summary', '--arch', 'advnet')
+    r = call_cli(capsys, 'summary', '--arch', 'advnet')
     assert r.returncode == 0 and 'Receptive field' in r.stdout and 'Total params: 186,034' in r.stdout
-    r = run_cli('summary', '--arch', 'nope')
+    r = call_cli(capsys, 'summary', '--arch', 'nope')
     assert r.returncode == 2 and 'unknown arch' in r.stderr
 
 # ---- first contact: what a newcomer meets ----
@@ -162,31 +161,33 @@ def test_fit_without_data_or_network(tmp_path, monkeypatch, capsys):
     assert '--data PATH' in err[0] and '$CIFAR_ADV_DATA' in err[0]
     assert [p.name for p in home.rglob('*') if p.is_file()] == ['config.ini'] and not out.exists()   # no .lock, no .part
 
-def test_evaluate_a_run_trained_on_another_machine(tmp_path, sample):
+def test_evaluate_a_run_trained_on_another_machine(tmp_path, sample, capsys, monkeypatch):
     "A committed run's metrics.json names a dataset path of the machine that trained it: `evaluate` then looks for the data as usual."
     import shutil
     from conftest import ROOT
     run = tmp_path/'advnet_s-15ep'; run.mkdir()
     for f in ('model.safetensors', 'model.json', 'metrics.json'): shutil.copy(ROOT/'results'/'advnet_s-15ep'/f, run/f)
     m = json.loads((run/'metrics.json').read_text())
+    m = {k: v for k, v in m.items() if k != 'data_digest'}            # a run from before the content key (test_firsthour_data has those)
     (run/'metrics.json').write_text(json.dumps(dict(m, data='/home/someone-else/.cache/cifar_adv/extracted/cifar10')))
-    r = run_cli('evaluate', run, env={'CIFAR_ADV_DATA': str(sample)})
+    monkeypatch.setenv('CIFAR_ADV_DATA', str(sample))
+    r = call_cli(capsys, 'evaluate', run)
     assert r.returncode == 0, r.stderr
     assert 'on 100 images of' in r.stdout and 'not on this machine' in r.stderr
 
-def test_small_dataset_caps_the_batch(tmp_path, sample):
+def test_small_dataset_caps_the_batch(tmp_path, sample, capsys):
     "200 training images and the default batch of 256: the batch becomes 200, with a one-line note; '1 epoch', not '1 epochs'."
     out = tmp_path/'run'
-    r = run_cli('fit', '--data', sample, '--out', out, '--epochs', 1, '--arch', 'advnet_s', '--no_report')
+    r = call_cli(capsys, 'fit', '--data', sample, '--out', out, '--epochs', 1, '--arch', 'advnet_s', '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.strip() == 'note: batch size 256 is larger than the training set (200 images): using 200'
     assert json.loads((out/'run.json').read_text())['bs'] == 200 == json.loads((out/'metrics.json').read_text())['bs']
     assert ' 1 epoch in ' in r.stdout
 
-def test_refusal_leaves_no_run_directory(tmp_path):
+def test_refusal_leaves_no_run_directory(tmp_path, capsys):
     "A refusal found late (here: the dataset) leaves no runs/<stamp> folder behind, so a retry is not refused as 'not empty'."
     (tmp_path/'empty').mkdir()
-    r = run_cli('fit', '--data', tmp_path/'empty', cwd=tmp_path)
+    r = call_cli(capsys, 'fit', '--data', tmp_path/'empty', cwd=tmp_path)
     assert r.returncode == 2 and 'missing train/ and test/' in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['empty']
 

@@ -57,6 +57,7 @@ def test_auto_is_fastais_default_device_and_fp32_on_cpu():
     assert resolve_device('CPU') == torch.device('cpu')
     assert resolve_precision('auto', 'cpu') == 'fp32' and resolve_precision('fp32', 'cpu') == 'fp32'
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings('ignore:load_learner')
 def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp_path):
     "`precision='bf16'` on the CPU: the convolutions run in bfloat16 while training, the weights stay fp32, and the exported learner predicts in fp32."
@@ -86,6 +87,7 @@ def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp
     assert seen and set(seen) == {(False, torch.float32)} and 0 <= acc <= 1 and loss > 0   # evaluated as `evaluate` runs it
     assert any(isinstance(cb, CPUMixedPrecision) for cb in learn.cbs)                        # and the learner still autocasts
 
+@pytest.mark.slow
 def test_a_bf16_run_records_its_final_weights_validated_in_fp32(sample, tmp_path, capsys):
     "A bf16 run's `accuracy` and `valid_loss` are its final weights in fp32, what `evaluate` gives; its last autocast validation stays beside them."
     import pandas as pd
@@ -122,6 +124,7 @@ def test_seed_run_leaves_cudnn_alone_unless_deterministic():
     seed_run(0, torch.device('cuda', 0), deterministic=True)
     assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
 
+@pytest.mark.slow
 def test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device(sample, tmp_path):
     "A checkpoint of a wrapped model (`module.` keys) and an optimizer state on another device resume onto the learner's device."
     from cifar_adv.data import load_arrays, get_dls
@@ -148,6 +151,7 @@ def test_predictor_runs_on_the_device_asked(sample):
     x = np.zeros((2, 32, 32, 3), np.uint8)
     assert np.allclose(p.predict_proba(x), q.predict_proba(x), atol=1e-4)
 
+@pytest.mark.slow
 def test_gpu_check_runs_every_step_in_cpu_smoke_mode(tmp_path):
     "bench/gpu_check.py --cpu-smoke: the GPU check's steps, tiny, on the CPU; every step runs (its figures mean nothing)."
     out = tmp_path/'gpu_check.json'

@@ -74,6 +74,7 @@ def full_page_png(browser, path:Path, max_height:int=16000):
                                    clip=dict(x=0, y=0, width=w, height=min(h, max_height), scale=1)))
     path.write_bytes(base64.b64decode(shot['data']))
 
+@pytest.mark.slow
 def test_pages(browser, site):                    # the browser first: without one, no site is built
     from selenium.webdriver.support.ui import WebDriverWait
     shots = site/'screenshots'

@@ -1,19 +1,14 @@
-"Inference: a model trained on the sample set, predicted and evaluated from each format (safetensors, export.pkl, ONNX) in fresh processes."
+"Inference: the session's sample run, predicted and evaluated from each format (safetensors, export.pkl, ONNX) through `cifar-adv` in this process."
 import csv, io, json, shutil
 import numpy as np
 import pytest
 from PIL import Image
-from conftest import run_cli
+from conftest import call_cli
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory, sample):
-    out = tmp_path_factory.mktemp('inf')/'run'
-    r = run_cli('fit', '--arch', 'advnet_s', '--epochs', 2, '--bs', 32, '--data', sample, '--seed', 1, '--out', out, '--no_report')
-    assert r.returncode == 0, r.stderr[-3000:]
-    r = run_cli('export', out, '--format', 'onnx')
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert 'onnxruntime matches PyTorch' in r.stdout
-    return out
+def run(sample_run):
+    "The session's sample run (conftest.sample_run): advnet_s, 2 epochs on the sample, exported to ONNX."
+    return sample_run
 
 @pytest.fixture(scope='module')
 def images(sample): return sorted((sample/'test').rglob('*.png'))
@@ -48,9 +43,9 @@ def test_safe_format_never_unpickles(run, monkeypatch):
     assert Predictor.load(run/'model.safetensors').predict(np.zeros((2, 32, 32, 3), np.uint8))[0]['label']
 
 @pytest.mark.parametrize('model', ['run', 'model.safetensors', 'export.pkl', 'model.onnx'])
-def test_evaluate_matches_the_runs_validation(run, sample, model):
+def test_evaluate_matches_the_runs_validation(run, sample, model, capsys):
     m = json.loads((run/'metrics.json').read_text())
-    r = run_cli('evaluate', run if model == 'run' else run/model, '--data', sample, '--json')
+    r = call_cli(capsys, 'evaluate', run if model == 'run' else run/model, '--data', sample, '--json')
     assert r.returncode == 0, r.stderr[-2000:]
     ev = json.loads(r.stdout)
     assert ev['n_images'] == m['n_valid'] == 100
@@ -59,12 +54,12 @@ def test_evaluate_matches_the_runs_validation(run, sample, model):
     assert sum(v['support'] for v in ev['per_class'].values()) == 100
     assert ('pickle' in r.stderr) == (model == 'export.pkl')              # loading a pickle is announced
 
-def test_evaluate_folder_of_classes_and_class_mismatch(run, sample, tmp_path):
-    r = run_cli('evaluate', run, '--data', sample/'test')                # class folders given directly
+def test_evaluate_folder_of_classes_and_class_mismatch(run, sample, tmp_path, capsys):
+    r = call_cli(capsys, 'evaluate', run, '--data', sample/'test')                # class folders given directly
     assert r.returncode == 0 and 'accuracy' in r.stdout, r.stderr
     other = shutil.copytree(sample/'test', tmp_path/'other')
     (other/'cat').rename(other/'kitten')
-    r = run_cli('evaluate', run, '--data', other)
+    r = call_cli(capsys, 'evaluate', run, '--data', other)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "only in data: ['kitten']" in lines[0] and "only in model: ['cat']" in lines[0]
 
@@ -81,8 +76,8 @@ def mixed(tmp_path, images):
     (d/'notes.txt').write_text('not an image')
     return d
 
-def test_predict_mixed_folder(run, mixed):
-    r = run_cli('predict', run, mixed, '--json', '--topk', 2)
+def test_predict_mixed_folder(run, mixed, capsys):
+    r = call_cli(capsys, 'predict', run, mixed, '--json', '--topk', 2)
     assert r.returncode == 2                                              # some inputs failed
     assert '2 of 9 inputs could not be predicted' in r.stderr and 'Traceback' not in r.stderr
     rows = {p['path'].split('/mixed/')[1]: p for p in json.loads(r.stdout)['predictions']}
@@ -96,17 +91,17 @@ def test_predict_mixed_folder(run, mixed):
     assert rows['grey.png']['note'] == 'converted L to RGB' and 'converted I;16' in rows['deep16.png']['note']
     assert rows['good.png']['note'] == '' and rows['palette.png']['label'] == rows['good.png']['label']
 
-def test_predict_csv_table_and_globs(run, mixed, sample):
-    r = run_cli('predict', run/'model.onnx', f'{mixed}/*.png', '--csv', '--topk', 3)
+def test_predict_csv_table_and_globs(run, mixed, sample, capsys):
+    r = call_cli(capsys, 'predict', run/'model.onnx', f'{mixed}/*.png', '--csv', '--topk', 3)
     assert r.returncode == 2
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert list(rows[0]) == ['path', 'label', 'prob', 'label1', 'prob1', 'label2', 'prob2', 'label3', 'prob3', 'note', 'error']
     assert len(rows) == 7 and sum(1 for x in rows if x['error']) == 1
-    r = run_cli('predict', run, sample/'test'/'cat', '--topk', 1)
+    r = call_cli(capsys, 'predict', run, sample/'test'/'cat', '--topk', 1)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ['path', 'label', 'prob'] and len(lines) == 11
-    r = run_cli('predict', run, 'no/such/file.png', f'{mixed}/*.gif')
+    r = call_cli(capsys, 'predict', run, 'no/such/file.png', f'{mixed}/*.gif')
     assert r.returncode == 2 and 'not found' in r.stdout and 'no files match' in r.stdout
 
 @pytest.mark.parametrize('args, msg', [
@@ -118,16 +113,16 @@ def test_predict_csv_table_and_globs(run, mixed, sample):
     (['export', '{run}', '--format', 'tflite'], 'unknown format'),
     (['export', '/no/run'], 'model not found'),
 ])
-def test_inference_bad_input(run, args, msg):
-    r = run_cli(*[a.format(run=run) for a in args])
+def test_inference_bad_input(run, args, msg, capsys):
+    r = call_cli(capsys, *[a.format(run=run) for a in args])
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and msg in lines[0], r.stderr
 
-def test_export_safetensors_from_pickle(run, tmp_path):
+def test_export_safetensors_from_pickle(run, tmp_path, capsys):
     from safetensors.torch import load_file
     d = tmp_path/'only-pkl'; d.mkdir()
     shutil.copy(run/'export.pkl', d/'export.pkl')
-    r = run_cli('export', d)
+    r = call_cli(capsys, 'export', d)
     assert r.returncode == 0, r.stderr
     assert 'pickle' in r.stderr
     a, b = load_file(d/'model.safetensors'), load_file(run/'model.safetensors')

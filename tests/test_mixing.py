@@ -24,6 +24,7 @@ def test_mixing_cbs():
     assert [type(c).__name__ for c in mixing_cbs(0.99, 0.2)] == ['WeightEMA', 'MixUp']
     assert [type(c).__name__ for c in mixing_cbs(cutmix=1.0)] == ['CutMix']
 
+@pytest.mark.slow
 def test_the_average_is_the_final_model(ema_run, sample):
     st = load_checkpoint(ema_run)
     steps = len((ema_run/'schedule.csv').read_text().splitlines()) - 1
@@ -46,6 +47,7 @@ class StopAfter(Callback):
     def after_epoch(self):
         if self.epoch == self.n: raise KeyboardInterrupt
 
+@pytest.mark.slow
 def test_stopped_then_resumed_is_the_uninterrupted_run(ema_run, sample, tmp_path):
     out = tmp_path/'stopped'
     with pytest.raises(KeyboardInterrupt): fit_run(out, data=sample, cbs=[StopAfter(0)], **SETTINGS)
@@ -56,6 +58,7 @@ def test_stopped_then_resumed_is_the_uninterrupted_run(ema_run, sample, tmp_path
     a, b = load_file(out/'model.safetensors'), load_file(ema_run/'model.safetensors')
     assert all(torch.equal(a[k], b[k]) for k in a)
 
+@pytest.mark.slow
 def test_a_run_from_before_the_options_resumes_without_them(ema_run, sample, tmp_path):
     "run.json files written before ema/mixup/cutmix existed lack the keys: they mean off."
     out = tmp_path/'old'

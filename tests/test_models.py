@@ -25,7 +25,11 @@ def test_registry():
     assert ARCH_PARAMS == PARAMS
     with pytest.raises(CifarAdvError, match='unknown arch'): create_model('resnet9000')
 
-@pytest.mark.parametrize('name', list(PARAMS))
+def _slow(names, slow):
+    "`names` as parameters, those in `slow` marked slow (a large net, or a large input)."
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
+
+@pytest.mark.parametrize('name', _slow(PARAMS, {'resnet18', 'seed004'}))
 def test_arch_contract(name):
     m = create_model(name)
     assert m(torch.randn(4, 3, 32, 32)).shape == (4, 10)
@@ -93,7 +97,7 @@ def empirical_rf(name, size=160):
     rows, cols = torch.nonzero(g.sum(1)).flatten(), torch.nonzero(g.sum(0)).flatten()
     return max(int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1))
 
-@pytest.mark.parametrize('name', list_archs())
+@pytest.mark.parametrize('name', _slow(list_archs(), {'resnet18', 'advnet_dil', 'seed003', 'seed004'}))
 def test_rf_matches_gradient_measure(name):
     size = 224 if name in ('resnet18', 'seed004', 'advnet_k5') else 160     # larger than the RF
     assert empirical_rf(name, size) == receptive_field(create_model(name))

@@ -12,12 +12,14 @@ def _blocks(lang:str, section:str) -> list:
 
 ENV = {**os.environ, 'PATH': f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cmd', [l for b in _blocks('sh', 'Examples') for l in b.splitlines() if l.strip()])
 def test_readme_shell_examples(cmd):
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
     assert r.returncode == 0, f"{cmd}\n{r.stderr[-2000:]}"
     assert r.stdout.strip()
 
+@pytest.mark.slow
 def test_readme_python_examples():
     code = '\n'.join(_blocks('python', 'Examples'))
     assert 'Predictor.load' in code and 'fit_one_cycle' in code
@@ -30,6 +32,7 @@ def test_readme_two_commands_name_real_targets():
     targets = re.findall(r'^([\w-]+):', (ROOT/'Makefile').read_text(), re.M)
     assert {'fit', 'test', 'test-fast', 'help', 'install'} <= set(targets)
 
+@pytest.mark.slow
 def test_figures_draw_from_the_committed_runs(tmp_path):
     "tools/figures.py: the README's curves and the docs' accuracy-per-parameter figure, from results/ and bench/results/."
     import importlib.util, sys

@@ -1,7 +1,7 @@
 "Reliability: same seed, same metrics; resume after SIGKILL or Ctrl-C; divergence; a full disk; the bad-input table."
 import json, resource, shutil, signal, subprocess, time
 import pytest
-from conftest import run_cli, cli_cmd
+from conftest import run_cli, cli_cmd, call_cli
 
 EPOCHS = 4
 FIT = ['fit', '--arch', 'advnet_s', '--epochs', EPOCHS, '--bs', 32, '--seed', 3, '--no_report',
@@ -42,6 +42,7 @@ def same_weights(a, b):
     x, y = load_file(a), load_file(b)
     return x.keys() == y.keys() and all((x[k] == y[k]).all() for k in x)
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(ref, sample, tmp_path):
     out = tmp_path/'again'
     r = run_cli(*FIT, '--data', sample, '--out', out)
@@ -51,6 +52,7 @@ def test_same_seed_same_metrics(ref, sample, tmp_path):
     assert (out/'schedule.csv').read_text() == (ref/'schedule.csv').read_text()
     assert same_weights(out/'model.safetensors', ref/'model.safetensors')
 
+@pytest.mark.slow
 def test_resume_after_sigkill_is_the_uninterrupted_run(ref, sample, tmp_path):
     out = tmp_path/'killed'
     rc, _, _ = start_and_stop(out, sample, signal.SIGKILL)
@@ -59,7 +61,7 @@ def test_resume_after_sigkill_is_the_uninterrupted_run(ref, sample, tmp_path):
     assert 1 <= done < EPOCHS and not (out/'export.pkl').exists()
     r = run_cli('fit', '--resume', out)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f'resuming {out} after epoch {done - 1}' in r.stdout
+    assert f'resuming {out}: {done} of {EPOCHS} epochs done' in r.stdout
     # one row per epoch, and the very numbers of the run that was never interrupted
     assert (out/'metrics.csv').read_text() == (ref/'metrics.csv').read_text()
     assert (out/'schedule.csv').read_text() == (ref/'schedule.csv').read_text()
@@ -72,6 +74,7 @@ def test_resume_after_sigkill_is_the_uninterrupted_run(ref, sample, tmp_path):
     r = run_cli('fit', '--resume', out)
     assert 'nothing to resume' in one_error_line(r, 2)
 
+@pytest.mark.slow
 def test_ctrl_c_says_how_to_resume(ref, sample, tmp_path):
     out = tmp_path/'interrupted'
     rc, _, err = start_and_stop(out, sample, signal.SIGINT)
@@ -88,6 +91,7 @@ def limit_file_size(nbytes):
         resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
     return f
 
+@pytest.mark.slow
 def test_full_disk_during_checkpoint_keeps_the_last_one(ref, sample, tmp_path):
     out = tmp_path/'full'
     start_and_stop(out, sample, signal.SIGKILL)
@@ -101,6 +105,7 @@ def test_full_disk_during_checkpoint_keeps_the_last_one(ref, sample, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert (out/'metrics.csv').read_text() == (ref/'metrics.csv').read_text()
 
+@pytest.mark.slow
 def test_full_disk_during_export_keeps_the_previous_file(ref, tmp_path):
     d = shutil.copytree(ref, tmp_path/'copy')
     before = (d/'model.safetensors').read_bytes()
@@ -109,6 +114,7 @@ def test_full_disk_during_export_keeps_the_previous_file(ref, tmp_path):
     assert 'could not write' in line and 'model.safetensors' in line and 'previous file is unchanged' in line
     assert (d/'model.safetensors').read_bytes() == before and not list(d.glob('.*.tmp'))
 
+@pytest.mark.slow
 def test_divergence_stops_and_saves_nothing_broken(ref, sample, tmp_path):
     d = shutil.copytree(ref, tmp_path/'rerun')                    # an earlier run's export is in the folder
     before = {f: (d/f).read_bytes() for f in ('export.pkl', 'model.safetensors', 'models/checkpoint.pth')}
@@ -147,53 +153,55 @@ BAD_DATA = [   # (case, change to a copy of the sample, expected message)
 ]
 
 @pytest.mark.parametrize('case, change, msg', BAD_DATA, ids=[c[0] for c in BAD_DATA])
-def test_bad_dataset(tmp_path, sample, case, change, msg):
+def test_bad_dataset(tmp_path, sample, case, change, msg, capsys):
     d = _dataset(tmp_path, sample, change)
     out = tmp_path/'run'
-    line = one_error_line(run_cli('fit', '--data', d, '--out', out, '--epochs', 1), 2)
+    line = one_error_line(call_cli(capsys, 'fit', '--data', d, '--out', out, '--epochs', 1), 2)
     assert msg in line
     if 'unreadable' in msg: assert '--skip-bad' in line and str(d) in line
     assert not out.exists()                                     # nothing written
 
-def test_empty_and_missing_dataset(tmp_path):
+def test_empty_and_missing_dataset(tmp_path, capsys):
     (tmp_path/'empty').mkdir()
-    assert 'missing train/ and test/' in one_error_line(run_cli('fit', '--data', tmp_path/'empty', '--out', tmp_path/'r'), 2)
-    assert 'data path not found' in one_error_line(run_cli('fit', '--data', tmp_path/'nope', '--out', tmp_path/'r'), 2)
+    assert 'missing train/ and test/' in one_error_line(call_cli(capsys, 'fit', '--data', tmp_path/'empty', '--out', tmp_path/'r'), 2)
+    assert 'data path not found' in one_error_line(call_cli(capsys, 'fit', '--data', tmp_path/'nope', '--out', tmp_path/'r'), 2)
     assert not (tmp_path/'r').exists()
 
-def test_skip_bad(tmp_path, sample):
+@pytest.mark.slow
+def test_skip_bad(tmp_path, sample, capsys):
     d = _dataset(tmp_path, sample, lambda d: (_truncate(d), _text_png(d)))
     out = tmp_path/'run'
-    r = run_cli('fit', '--data', d, '--out', out, '--epochs', 1, '--bs', 32, '--skip-bad', '--no_report')
+    r = call_cli(capsys, 'fit', '--data', d, '--out', out, '--epochs', 1, '--bs', 32, '--skip-bad', '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'skipped 2 unreadable image(s)' in r.stderr
     m = json.loads((out/'metrics.json').read_text())
     assert m['skipped_images'] == 2 and m['n_train'] == 199           # 200 train images + notes.png, 2 left out
 
-def test_wrong_size_or_mode_is_converted_with_a_note(tmp_path, sample):
+@pytest.mark.slow
+def test_wrong_size_or_mode_is_converted_with_a_note(tmp_path, sample, capsys):
     d = _dataset(tmp_path, sample, _big_grey)
     out = tmp_path/'run'
-    r = run_cli('fit', '--data', d, '--out', out, '--epochs', 1, '--bs', 32, '--no_report')
+    r = call_cli(capsys, 'fit', '--data', d, '--out', out, '--epochs', 1, '--bs', 32, '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'note: 1 image(s) converted' in r.stderr and 'big-grey.png' in r.stderr and 'resized 64x64 to 32x32' in r.stderr
 
-def test_output_directory_problems(tmp_path, sample):
+def test_output_directory_problems(tmp_path, sample, capsys):
     f = tmp_path/'a-file'; f.write_text('keep me')
-    assert 'is not a folder' in one_error_line(run_cli('fit', '--data', sample, '--out', f), 2)
+    assert 'is not a folder' in one_error_line(call_cli(capsys, 'fit', '--data', sample, '--out', f), 2)
     assert f.read_text() == 'keep me'
     full = tmp_path/'full'; full.mkdir(); (full/'x.txt').write_text('keep me')
-    assert 'is not empty (use --force' in one_error_line(run_cli('fit', '--data', sample, '--out', full), 2)
+    assert 'is not empty (use --force' in one_error_line(call_cli(capsys, 'fit', '--data', sample, '--out', full), 2)
     ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o555)
     try:
-        assert 'is not writable' in one_error_line(run_cli('fit', '--data', sample, '--out', ro/'run'), 2)
+        assert 'is not writable' in one_error_line(call_cli(capsys, 'fit', '--data', sample, '--out', ro/'run'), 2)
         assert not (ro/'run').exists()
     finally: ro.chmod(0o755)
     assert sorted(p.name for p in full.iterdir()) == ['x.txt']
 
-def test_resume_bad_input(tmp_path):
-    assert 'run directory not found' in one_error_line(run_cli('fit', '--resume', tmp_path/'nope'), 2)
+def test_resume_bad_input(tmp_path, capsys):
+    assert 'run directory not found' in one_error_line(call_cli(capsys, 'fit', '--resume', tmp_path/'nope'), 2)
     (tmp_path/'notarun').mkdir()
-    assert 'no run.json' in one_error_line(run_cli('fit', '--resume', tmp_path/'notarun'), 2)
+    assert 'no run.json' in one_error_line(call_cli(capsys, 'fit', '--resume', tmp_path/'notarun'), 2)
 
 def test_interrupted_write_keeps_the_old_file(tmp_path):
     from cifar_adv.core import atomic_path, atomic_write_text

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, call_cli
 
 EPOCHS = 4
 
@@ -16,6 +16,7 @@ def run(tmp_path_factory, tgz):
     assert r.returncode == 0, r.stderr[-3000:]
     return out, r
 
+@pytest.mark.slow
 def test_run_directory(run):
     out, r = run
     for f in ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'export.pkl', 'models/best.pth', 'models/last.pth',
@@ -43,6 +44,7 @@ def test_run_directory(run):
     assert m['n_train'] == 4000 and m['n_valid'] == 1000
     assert 'test accuracy' in r.stdout
 
+@pytest.mark.slow
 def test_memory_is_bounded_and_flat(run):
     "Resident memory per epoch (timings.csv) does not grow after the first epoch; the peak is recorded."
     out, _ = run
@@ -54,6 +56,7 @@ def test_memory_is_bounded_and_flat(run):
     m = json.loads((out/'metrics.json').read_text())
     assert t.rss_mb.max() <= m['peak_rss_mb'] + 1 and m['peak_rss_mb'] < 3000
 
+@pytest.mark.slow
 def test_training_learns(run):
     out, _ = run
     csv = pd.read_csv(out/'metrics.csv')
@@ -73,6 +76,7 @@ PREDICT = textwrap.dedent('''
     print(json.dumps(dict(probs=probs.tolist(), one=[str(one[0]), one[2].tolist()])))
 ''')
 
+@pytest.mark.slow
 def test_export_predicts_same_in_fresh_process(run, tmp_path):
     out, _ = run
     from cifar_adv.data import load_arrays
@@ -100,6 +104,7 @@ def test_export_predicts_same_in_fresh_process(run, tmp_path):
 REPORT_FILES = ('curves.png', 'confusion_matrix.png', 'confusion_matrix.csv', 'per_class.csv', 'most_confused.csv',
                 'top_losses.png', 'gradcam.png', 'report.md', 'report.html')
 
+@pytest.mark.slow
 def test_fit_writes_the_report(run):
     from PIL import Image
     out, r = run
@@ -122,32 +127,34 @@ def test_fit_writes_the_report(run):
     assert f"{100*m['accuracy']:.2f}%" in (rep/'report.md').read_text()
     assert 'data:image/png;base64,' in (rep/'report.html').read_text()
 
-def test_report_verb_and_its_errors(run, tmp_path, sample):
+@pytest.mark.slow
+def test_report_verb_and_its_errors(run, tmp_path, sample, capsys):
     import shutil
     out, _ = run
-    r = run_cli('report', out, '--n', 4)
+    r = call_cli(capsys, 'report', out, '--n', 4)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'test accuracy' in r.stdout
     empty = tmp_path/'norun'; empty.mkdir()
-    r = run_cli('report', empty)
+    r = call_cli(capsys, 'report', empty)
     assert r.returncode == 2 and 'no model.safetensors or export.pkl' in r.stderr and len(r.stderr.strip().splitlines()) <= 2
     other = shutil.copytree(sample, tmp_path/'other')
     for split in ('train', 'test'): (other/split/'cat').rename(other/split/'kitten')
-    r = run_cli('report', out, '--data', other)
+    r = call_cli(capsys, 'report', out, '--data', other)
     assert r.returncode == 2 and "classes differ from the model's" in r.stderr and 'kitten' in r.stderr
 
-def test_report_from_either_format(run, tmp_path):
+@pytest.mark.slow
+def test_report_from_either_format(run, tmp_path, capsys):
     "A run kept as `results/` keeps it (the safe format: no export.pkl) gets the report the run got; a run with only `export.pkl` falls back to it."
     import shutil
     out, _ = run
     for fmt, files in (('safe', ('model.safetensors', 'model.json')), ('pickle', ('export.pkl',))):
         d = tmp_path/fmt; d.mkdir()
         for f in ('run.json', 'metrics.csv', 'metrics.json') + files: shutil.copy(out/f, d/f)
-        r = run_cli('report', d, '--n', 4)
+        r = call_cli(capsys, 'report', d, '--n', 4)
         assert r.returncode == 0, r.stderr[-2000:]
         assert ('export.pkl' in r.stderr) == (fmt == 'pickle')           # the pickle note only where a pickle is loaded
-        m = json.loads((d/'metrics.json').read_text())
-        assert m['report']['accuracy'] == pytest.approx(m['accuracy'], abs=1e-6), fmt
+        m, rep = json.loads((d/'metrics.json').read_text()), json.loads((d/'report'/'report.json').read_text())
+        assert rep['accuracy'] == pytest.approx(m['accuracy'], abs=1e-6), fmt          # the report verb's own figure
         for f in ('curves.png', 'top_losses.png', 'gradcam.png'): assert (d/'report'/f).is_file(), (fmt, f)
         for f in ('confusion_matrix.csv', 'per_class.csv'):                # the same predictions as the run's own report
             assert (d/'report'/f).read_text() == (out/'report'/f).read_text(), (fmt, f)

@@ -43,6 +43,7 @@ def sweep(tmp_path_factory, sample):
     assert r.returncode == 0, r.stderr[-3000:]
     return dict(out=out, r=r, first_log=log.read_text(), states=states, done=done, stamps=stamps, trials_csv_before=trials_csv_before)
 
+@pytest.mark.slow
 def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
     out, r = sweep['out'], sweep['r']
     rows = read_csv(out/'trials.csv')
@@ -64,6 +65,7 @@ def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
         assert 'Warning' not in text and 'Configuration for experiment' not in text, text[-2000:]
     assert 'best: trial' in r.stdout and 'reproduce it with: OMP_NUM_THREADS=1 cifar-adv fit' in r.stdout
 
+@pytest.mark.slow
 def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
     out = sweep['out']
     best, rows = json.loads((out/'best.json').read_text()), read_csv(out/'trials.csv')
@@ -81,6 +83,7 @@ def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
     # every epoch's losses too, bit for bit
     assert read_csv(tmp_path/'again'/'metrics.csv') == read_csv(out/'runs'/best['best']/'metrics.csv')
 
+@pytest.mark.slow
 def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
     "Two identical good trials, then one with a learning rate far too low: at ASHA's first rung (epoch 1) it is below the others, and stopped."
     out = tmp_path/'asha'
@@ -97,6 +100,7 @@ def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
     assert not (out/'runs'/bad['trial']/'metrics.json').exists()      # fit_run never reached its end
     assert f"trial {bad['trial']} stopped early" in r.stdout
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_without_rerunning_finished_trials(sweep):
     out, r, done = sweep['out'], sweep['r'], sweep['done']
     assert done and len(done) < 4, sweep['states']            # killed part-way, after a trial had finished
@@ -110,6 +114,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(sweep):
         if row['trial'] not in done: assert f"trial {row['trial']} " in r.stdout             # the rest ran on resume
     assert json.loads((out/'best.json').read_text())['complete']
 
+@pytest.mark.slow
 def test_optuna_search(tmp_path, sample):
     "Optuna's TPE (`--search optuna`): the baseline first, then draws inside the space, each one the trial really trained with."
     out = tmp_path/'optuna'
