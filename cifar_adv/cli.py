@@ -75,12 +75,15 @@ def fit(arch:str=RECIPE.arch,   # architecture (`advnet_hr` and `advnet` <200k p
        ):
     "Train a Net on CIFAR-10 (or any folder-of-classes dataset) with fastai's one-cycle schedule."
     args = dict(locals())
-    if not resume: lr = _check_fit_numbers(**args)   # before torch and fastai load (10 s): a bad value is refused at once
+    arch_kwargs = {k: v for k, v in dict(width=width, act=act, drop=drop).items() if v is not None}   # only what was given
+    if not resume:
+        lr = _check_fit_numbers(**args)   # before torch and fastai load (10 s): a bad value is refused at once
+        from cifar_adv.models import create_model
+        create_model(arch, **arch_kwargs)  # the arch and its options, with torch alone (2 s), before fastai and the data
     if nproc is not None: return _torchrun(nproc, device, args)
     from cifar_adv.train import fit_run
     machine = dict(device=device, precision=precision, num_workers=num_workers, deterministic=deterministic)
     if resume: return _fit_guarded(Path(resume), lambda: fit_run(resume, resume=True, report=not no_report, **machine))
-    arch_kwargs = {k: v for k, v in dict(width=width, act=act, drop=drop).items() if v is not None}   # only what was given
     out = Path(out) if out else _default_out(arch)
     return _fit_guarded(out, lambda: fit_run(out, arch=arch, epochs=epochs, bs=bs, lr=lr, wd=wd, label_smoothing=ls, aug=aug,
                 aug_probs=_probs(p_crop, p_flip, p_affine, p_dropout), ema=ema, mixup=mixup, cutmix=cutmix, data=data, seed=seed, n_train=n_train,
