@@ -28,11 +28,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 fit: install             ## train: make fit ARGS="--epochs 60 --data PATH"
 	$(BIN)/cifar-adv fit $(ARGS)
 
-test: dev                ## the notebooks, executed once into the docs site, then pytest (the site in headless Chromium if installed): about 12 min on 2 cores
+test: dev                ## the notebooks, executed once into the docs site, then pytest (the site in headless Chromium if installed); its time: bench/results/ci.json
 	$(PY) tools/docs.py --execute
 	CIFAR_ADV_DOCS=_docs $(PY) -m pytest -q -rs --durations=20 tests
 
-test-fast: dev           ## pytest without the tests marked slow: under 3 min on 2 cores; trains nothing larger than the 300-image sample
+test-fast: dev           ## pytest without the tests marked slow (kept under 3 min on 2 cores): trains nothing larger than the 300-image sample
 	$(PY) -m pytest -q -rs -m "not slow" tests
 
 verify-results: dev      ## re-score every committed run in results/ on the 10,000 test images (plain and flip TTA): run it whenever results/ changes

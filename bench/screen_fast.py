@@ -31,7 +31,7 @@ ap.add_argument('--bias_scaler', type=float, default=64.0, help="BatchNorm biase
 ap.add_argument('--ls', type=float, default=0.2, help='label smoothing (default 0.2)')
 ap.add_argument('--lookahead', type=int, default=1, help='1: lookahead toward a slow average from epoch 3; 0: off')
 ap.add_argument('--whiten', type=int, default=1, help='1: the frozen whitening stem; 0: a trained 2x2 stem')
-ap.add_argument('--holdout', type=int, default=5000, help='training images kept out to choose settings on (default 5000)')
+ap.add_argument('--holdout', type=int, default=5000, help='training images kept out to choose settings on (default 5000; 0: train on all 50,000, for a final run with --test)')
 ap.add_argument('--test', action='store_true', help='also score the final weights on the official test set')
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's own choice)")
@@ -166,11 +166,11 @@ for epoch in range(math.ceil(a.epochs)):
         for s, v in zip(slow.values(), model.state_dict().values()):
             if v.dtype.is_floating_point: v.copy_(s)
     train_s = time.perf_counter() - t0
-    acc = accuracy(model, xho, yho)
-    rows.append(dict(epoch=epoch, holdout_accuracy=round(acc, 4), train_loss=round(float(loss.detach()) / len(yb), 4), epoch_s=round(train_s, 1)))
+    acc = accuracy(model, xho, yho) if len(yho) else None                 # --holdout 0: a final run on all 50,000
+    rows.append(dict(epoch=epoch, holdout_accuracy=acc and round(acc, 4), train_loss=round(float(loss.detach()) / len(yb), 4), epoch_s=round(train_s, 1)))
     print(json.dumps(rows[-1]), flush=True)
 res = dict(args=vars(a), params=params, rf=rf, checks=checks, n_train=len(xtr), n_holdout=len(xho),
-           holdout_accuracy=rows[-1]['holdout_accuracy'], holdout_accuracy_tta=round(accuracy(model, xho, yho, tta=True), 4),
+           holdout_accuracy=rows[-1]['holdout_accuracy'], holdout_accuracy_tta=round(accuracy(model, xho, yho, tta=True), 4) if len(yho) else None,
            wall_s=round(time.perf_counter() - t_start, 1), epochs=rows, threads=torch.get_num_threads(),
            cpu_count=os.cpu_count(), machine=platform.machine())
 if a.test:
