@@ -32,6 +32,27 @@ def test_readme_two_commands_name_real_targets():
     targets = re.findall(r'^([\w-]+):', (ROOT/'Makefile').read_text(), re.M)
     assert {'fit', 'test', 'test-fast', 'help', 'install'} <= set(targets)
 
+def _recipe(target:str) -> list:
+    "The prerequisites and recipe lines of a Makefile target (`make -pn` would run the venv's first step)."
+    text = (ROOT/'Makefile').read_text()
+    m = re.search(rf'^{re.escape(target)}:(.*)\n((?:\t.*\n)*)', text, re.M)
+    return [m[1].split('##')[0].split(), [l.strip() for l in m[2].splitlines()]]
+
+def test_make_fit_installs_what_training_needs_and_no_more():
+    "`make fit` needs `install`: torch, then the package without extras; the dev tools and Ray come with `make dev`, which `make test` needs."
+    assert _recipe('fit')[0] == ['install'] and _recipe('test')[0] == ['dev'] and _recipe('test-fast')[0] == ['dev']
+    base, dev = _recipe('$(VENV)/.installed')[1], _recipe('$(VENV)/.installed-dev')[1]
+    assert any('pip install -q -e .' == l.split('$(PY) -m ')[-1] for l in base), base
+    assert not any('[dev' in l or 'tune' in l for l in base) and any('.[dev,tune]' in l for l in dev)
+
+def test_readme_states_the_install_and_the_tests_time():
+    "The README's size and time of the install and of CI come from the committed benchmark records, not typed."
+    import json
+    i, ci = (json.loads((ROOT/'bench'/'results'/f'{n}.json').read_text()) for n in ('install', 'ci'))
+    two = _section('Two commands')
+    assert f"leaves a {i['install_env_mib']/1024:.1f} GiB" in two and f"{i['install_s']/60:.1f} min" in two
+    assert f"at {ci['wall_s']/60:.1f} min" in two and ci['returncode'] == 0 and 'chromium' in two
+
 @pytest.mark.slow
 def test_figures_draw_from_the_committed_runs(tmp_path):
     "tools/figures.py: the README's curves and the docs' accuracy-per-parameter figure, from results/ and bench/results/."
