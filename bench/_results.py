@@ -1,6 +1,7 @@
 "Copy a finished run directory's record into `results/NAME`: the files the README tables and `tests/test_results.py` read."
-import hashlib, shutil
+import shutil
 from pathlib import Path
+from cifar_adv.core import file_sha256
 
 RUN_FILES = ('run.json', 'metrics.csv', 'timings.csv', 'metrics.json', 'model.safetensors', 'model.json')
 REPORT_FILES = ('per_class.csv', 'confusion_matrix.csv', 'most_confused.csv')       # the run report's numbers, when it has one
@@ -20,13 +21,6 @@ def save_result(run, name:str, root='results') -> Path:
 
 DIGESTS = 'SHA256SUMS'     # results/SHA256SUMS: `sha256sum -c` format, one line per committed run's model.safetensors
 
-def sha256(path) -> str:
-    "The sha256 of the file at `path`, read in 1 MiB blocks."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def read_digests(root='results') -> dict:
     "`root/SHA256SUMS` as {run name: sha256 of its model.safetensors}."
     f = Path(root)/DIGESTS
@@ -37,7 +31,7 @@ def write_digests(root='results') -> Path:
     "Record the sha256 of every run's `model.safetensors` in `root/SHA256SUMS`; a run whose weights are kept out of git (and so absent here) keeps its recorded digest."
     old, root = read_digests(root), Path(root)
     runs = sorted(p.parent.name for p in root.glob('*/metrics.json'))
-    new = {r: sha256(root/r/'model.safetensors') if (root/r/'model.safetensors').exists() else old.get(r) for r in runs}
+    new = {r: file_sha256(root/r/'model.safetensors') if (root/r/'model.safetensors').exists() else old.get(r) for r in runs}
     (root/DIGESTS).write_text(''.join(f"{h}  {r}/model.safetensors\n" for r, h in new.items() if h))
     return root/DIGESTS
 

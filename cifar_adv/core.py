@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_core.ipynb #f5c0a959
 from __future__ import annotations
-import os, tempfile, contextlib
+import os, hashlib, tempfile, contextlib
 from dataclasses import dataclass, asdict  # noqa: F401 (asdict: the recipe as a dict, shown below)
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['RECIPE', 'DEFAULT_ARCH', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'check_fit_args', 'atomic_path',
-           'writable', 'atomic_write_text', 'cache_dir', 'Recipe']
+           'writable', 'atomic_write_text', 'file_sha256', 'cache_dir', 'Recipe']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -84,6 +84,13 @@ def writable(d) -> bool:
 def atomic_write_text(path, text:str):
     "Write `text` to `path` atomically."
     with atomic_path(path, allow_empty=True) as tmp: Path(tmp).write_text(text)
+
+def file_sha256(path) -> str:
+    "The sha256 of the file at `path`, read in 1 MiB blocks (a dataset archive, a run's weights)."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #b2797955
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .core import CifarAdvError, check, atomic_path, atomic_write_text, cache_dir, one_line, writable, RECIPE
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, file_sha256, cache_dir, one_line, writable, RECIPE
 from .image import load_rgb, read_image
 
 # %% auto #0
@@ -67,12 +67,8 @@ def archive_sha256(p:Path) -> str:
     with contextlib.suppress(OSError):
         d = _sha256_record(p).read_text().strip()
         if re.fullmatch(r'[0-9a-f]{64}', d): return d
-    h = hashlib.sha256()
-    try:
-        with open(p, 'rb') as f:
-            for b in iter(lambda: f.read(2**20), b''): h.update(b)
+    try: return file_sha256(p)
     except OSError as e: raise CifarAdvError(f"cannot read {p}: {one_line(e)}") from None
-    return h.hexdigest()
 
 CONTENT_KEY = 'sha256-'   # an extracted archive's folder is `<name>-sha256-<its first 16 hex digits>`
 
