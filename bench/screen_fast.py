@@ -24,6 +24,7 @@ ap = bench_parser(__doc__, data=DATA, out='bench/results/screen_fast.json')
 ap.add_argument('--epochs', type=float, default=12, help='epochs (default 12)')
 ap.add_argument('--widths', type=int, nargs=3, default=[40, 80, 88], help='channels of the three stages (default: 40 80 88)')
 ap.add_argument('--last', default='sep', choices=['sep', 'dense+sep'], help="the last stage: its second convolution depthwise-separable and dilated (sep), or dense followed by such a layer (dense+sep)")
+ap.add_argument('--down', default='dw', choices=['dw', 'act+dw'], help="each stage's downsampling: a strided depthwise 3x3 straight after the first convolution (dw), or after that convolution's BatchNorm and GELU (act+dw), so that a nonlinearity precedes the downsampling as it does max-pooling's")
 ap.add_argument('--bs', type=int, default=1024, help='batch size (default 1024)')
 ap.add_argument('--lr', type=float, default=11.5, help='learning rate per 1024 images, decoupled from momentum (default 11.5)')
 ap.add_argument('--momentum', type=float, default=0.85, help='Nesterov momentum (default 0.85)')
@@ -69,19 +70,21 @@ def sep_dilated(c):
     return [conv(c, c, 3, dilation=2, groups=c), conv(c, c, 1)]
 
 class Stage(nn.Sequential):
-    "A dense 3x3 convolution, a strided depthwise 3x3 (the downsampling: no max-pooling), then a second convolution: dense, or depthwise-separable and dilated (`sep`); `extra` adds a depthwise-separable dilated one after."
-    def __init__(self, cin, cout, sep=False, extra=False):
+    "A dense 3x3 convolution, a strided depthwise 3x3 (the downsampling: no max-pooling; `down='act+dw'` puts a BatchNorm and GELU before it), then a second convolution: dense, or depthwise-separable and dilated (`sep`); `extra` adds a depthwise-separable dilated one after."
+    def __init__(self, cin, cout, sep=False, extra=False, down='dw'):
         second = sep_dilated(cout) if sep else [conv(cout, cout)]
         more = [*sep_dilated(cout), BN(cout), nn.GELU()] if extra else []
-        super().__init__(conv(cin, cout), conv(cout, cout, 3, stride=2, groups=cout), BN(cout), nn.GELU(),
+        act = [BN(cout), nn.GELU()] if down == 'act+dw' else []
+        super().__init__(conv(cin, cout), *act, conv(cout, cout, 3, stride=2, groups=cout), BN(cout), nn.GELU(),
                          *second, BN(cout), nn.GELU(), *more)
 
 class AirNet(nn.Sequential):
-    "Whitening stem (2x2, frozen), three stages at 1/2, 1/4 and 1/8 resolution, global average pooling, a linear head scaled by 1/9. `last`: the last stage's second convolution is depthwise-separable and dilated (`sep`), or dense with such a layer after it (`dense+sep`)."
-    def __init__(self, widths=(40, 80, 88), n_out=10, last='sep'):
+    "Whitening stem (2x2, frozen), three stages at 1/2, 1/4 and 1/8 resolution, global average pooling, a linear head scaled by 1/9. `last`: the last stage's second convolution is depthwise-separable and dilated (`sep`), or dense with such a layer after it (`dense+sep`); `down`: see `Stage`."
+    def __init__(self, widths=(40, 80, 88), n_out=10, last='sep', down='dw'):
         w1, w2, w3 = widths
         stem = nn.Conv2d(3, 24, 2, padding=0, bias=True)
-        super().__init__(stem, nn.GELU(), Stage(24, w1), Stage(w1, w2), Stage(w2, w3, sep=last == 'sep', extra=last == 'dense+sep'),
+        super().__init__(stem, nn.GELU(), Stage(24, w1, down=down), Stage(w1, w2, down=down),
+                         Stage(w2, w3, sep=last == 'sep', extra=last == 'dense+sep', down=down),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w3, n_out, bias=False))
     def forward(self, x): return super().forward(x) / 9
 
@@ -130,10 +133,10 @@ def accuracy(model, x, y, tta=False):
     return float((logits.argmax(1) == y).float().mean())
 
 # ---- the run ----
-model = AirNet(a.widths, last=a.last).to(memory_format=torch.channels_last)
+model = AirNet(a.widths, last=a.last, down=a.down).to(memory_format=torch.channels_last)
 params = sum(p.numel() for p in model.parameters())
-rf = receptive_field(AirNet(a.widths, last=a.last))
-checks = arch_checks(AirNet(a.widths, last=a.last), rf, params)
+rf = receptive_field(AirNet(a.widths, last=a.last, down=a.down))
+checks = arch_checks(AirNet(a.widths, last=a.last, down=a.down), rf, params)
 if a.whiten: whiten_init(model[0], xtr[:5000])
 kilostep = 1024 * (1 + 1 / (1 - a.momentum))
 lr, wd = a.lr / kilostep, a.wd * a.bs / kilostep
