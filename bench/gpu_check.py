@@ -124,7 +124,7 @@ with step('env') as r:
 from cifar_adv.core import RECIPE
 from cifar_adv.data import load_arrays, get_dls
 from cifar_adv.models import create_model
-from cifar_adv.train import get_learner, seed_run
+from cifar_adv.learner import get_learner, seed_run
 ARCH = a.arch or ('advnet_s' if SMOKE else RECIPE.arch)    # the default arch on a GPU; the smallest in the smoke test
 res['arch'] = ARCH
 

@@ -23,7 +23,7 @@ import json, time, tempfile, os, platform
 from pathlib import Path
 from _args import bench_parser, add_common
 
-from cifar_adv.core import RECIPE
+from cifar_adv.core import RECIPE, Recipe, Machine
 ap = bench_parser(__doc__, data=None, arch=RECIPE.arch, bs=RECIPE.bs)
 ap.add_argument('--batches', type=int, default=40, help='batches timed per DataLoader setting')
 ap.add_argument('--no-epoch', action='store_true', help='skip the full-epoch measurement')
@@ -79,18 +79,17 @@ if not a.no_epoch:
     # whole (short) epochs by worker count: the data-only numbers above ignore that workers take cores from the model
     res['subset_epoch_img_s_by_workers'] = {}
     for nw in (0, 1, 2):
-        m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, n_train=10000,
-                    n_valid=2000, num_workers=nw, aug='seed', show_progress=False, report=False)
+        m = fit_run(Path(tempfile.mkdtemp())/'run', Recipe(arch=a.arch, epochs=1, bs=a.bs, n_train=10000, n_valid=2000, aug='seed'),
+                    Machine(num_workers=nw), data=a.data, show_progress=False)
         res['subset_epoch_img_s_by_workers'][f'workers{nw}'] = round(12000 / m['fit_time_s'])
         print('epoch by workers', nw, res['subset_epoch_img_s_by_workers'], flush=True)
 
-    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, aug='seed',
-                show_progress=False, report=False)
+    m = fit_run(Path(tempfile.mkdtemp())/'run', Recipe(arch=a.arch, epochs=1, bs=a.bs, aug='seed'), data=a.data, show_progress=False)
     res['epoch_s'] = m['fit_time_s']
     res['epoch_train_img_s'] = round(m['n_train'] / m['fit_time_s'])
     res['epoch_accuracy_1ep'] = m['accuracy']
 
-    m = fit_run(Path(tempfile.mkdtemp())/'run', arch=a.arch, epochs=1, bs=a.bs, data=a.data, show_progress=False, report=False)
+    m = fit_run(Path(tempfile.mkdtemp())/'run', Recipe(arch=a.arch, epochs=1, bs=a.bs), data=a.data, show_progress=False)
     res['recipe_aug'], res['recipe_epoch_s'] = RECIPE.aug, m['fit_time_s']
     res['recipe_model_alone_s'] = round(m['n_train'] / res['model_img_s']['channels_last_adamw'], 1)
     res['recipe_epoch_vs_model'] = round(m['fit_time_s'] / res['recipe_model_alone_s'], 2)

@@ -15,7 +15,7 @@ from _args import bench_parser
 from _results import result_runs
 from cifar_adv.core import atomic_write_text
 from cifar_adv.report import load_run, valid_dl
-from cifar_adv.train import validate_fp32
+from cifar_adv.learner import validate_fp32
 
 ap = bench_parser(__doc__, data=DATA)
 ap.add_argument('runs', nargs='*')

@@ -6,9 +6,8 @@
 from __future__ import annotations
 import cv2
 import numpy as np
-import cifar_adv.core  # noqa: F401 (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
-from .core import check, RECIPE
-import albumentations as albu
+from .core import check, RECIPE, no_update_check
+with no_update_check(): import albumentations as albu     # no network check, the environment left as it was
 import torch
 from fastai.vision.all import ItemTransform
 

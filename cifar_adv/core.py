@@ -4,13 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #f5c0a959
 from __future__ import annotations
-import os, hashlib, tempfile, contextlib
-from dataclasses import dataclass, asdict  # noqa: F401 (asdict: the recipe as a dict, shown below)
+import os, hashlib, tempfile, contextlib, logging
+from dataclasses import dataclass, asdict, fields, field, replace  # noqa: F401 (replace: a recipe with one change)
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RECIPE', 'DEFAULT_ARCH', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'check_fit_args', 'atomic_path',
-           'writable', 'atomic_write_text', 'file_sha256', 'cache_dir', 'Recipe']
+__all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'RECIPE', 'DEFAULT_ARCH', 'PRECISIONS', 'RUN_SCHEMA', 'CifarAdvError', 'RunFailed',
+           'check', 'one_line', 'plural', 'atomic_path', 'writable', 'atomic_write_text', 'file_sha256',
+           'no_update_check', 'note', 'cache_dir', 'Recipe', 'Machine', 'settings_of', 'recipe_args', 'run_record',
+           'upgrade_run']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -36,19 +38,6 @@ def one_line(e) -> str:
 def plural(n:int, word:str) -> str:
     "`n` and `word`, plural unless `n` is 1: '1 epoch', '60 epochs', '50,000 images'."
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-# %% ../nbs/00_core.ipynb #c1a5dc27
-def check_fit_args(epochs=1, bs=1, lr=1e-3, wd=0.0, label_smoothing=0.0, n_train=None, n_valid=None, ema=0.0, mixup=0.0, cutmix=0.0):
-    "Raise `CifarAdvError` for a training option out of range."
-    check(isinstance(epochs, int) and epochs > 0, f"epochs must be > 0, got {epochs}")
-    check(isinstance(bs, int) and bs > 0, f"batch size must be > 0, got {bs}")
-    check(lr == 'find' or (isinstance(lr, (int, float)) and lr > 0), f"lr must be > 0 or 'find', got {lr}")
-    check(wd >= 0, f"weight decay must be >= 0, got {wd}")
-    check(0 <= label_smoothing < 1, f"label smoothing must be in [0, 1), got {label_smoothing}")
-    for n, v in (('n_train', n_train), ('n_valid', n_valid)): check(v is None or v > 0, f"{n} must be > 0, got {v}")
-    check(0 <= ema < 1, f"ema (the decay of the weights' moving average) must be in [0, 1), e.g. 0.999; 0 turns it off; got {ema}")
-    for n, v in (('mixup', mixup), ('cutmix', cutmix)): check(v >= 0, f"{n} (the alpha of its Beta distribution) must be >= 0, got {v}")
-    check(not (mixup and cutmix), "choose one of --mixup and --cutmix (fastai would mix every batch twice)")
 
 # %% ../nbs/00_core.ipynb #a207418e
 @contextlib.contextmanager
@@ -93,11 +82,22 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #b2797955
-os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+@contextlib.contextmanager
+def no_update_check():
+    "Albumentations' network version check off (`NO_ALBUMENTATIONS_UPDATE=1`) inside the block; the environment as it was after it."
+    old = os.environ.get('NO_ALBUMENTATIONS_UPDATE')
+    os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
+    try: yield
+    finally:
+        if old is None: os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None)
+        else: os.environ['NO_ALBUMENTATIONS_UPDATE'] = old
 
 # %% ../nbs/00_core.ipynb #72e5db2c
-import warnings
-warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+log = logging.getLogger('cifar_adv')
+
+def note(msg:str):
+    "Report `msg` to the user through the `cifar_adv` logger (level WARNING): stderr by default, the CLI's console, or wherever the application sends it."
+    log.warning(msg)
 
 # %% ../nbs/00_core.ipynb #a9920ac4
 def cache_dir() -> Path:
@@ -105,21 +105,119 @@ def cache_dir() -> Path:
     return Path(os.environ.get('CIFAR_ADV_CACHE') or Path.home()/'.cache'/'cifar_adv').expanduser()
 
 # %% ../nbs/00_core.ipynb #ec9cea46
+ARCH_OPTIONS = ('width', 'act', 'drop')                       # the `Recipe` fields passed to the arch (`arch_options`)
+AUG_PROBS = ('p_crop', 'p_flip', 'p_affine', 'p_dropout')     # the `Recipe` fields that override the preset's probabilities
+
 @dataclass(frozen=True)
 class Recipe:
-    "The training recipe: what `fit`, `fit_run`, `get_learner`, `get_dls` and `create_model` use unless told otherwise."
-    arch:str='advnet_hr'        # architecture (`cifar-adv archs` lists them)
-    epochs:int=60               # epochs of the one-cycle schedule
-    bs:int=256                  # batch size
-    lr:float=1e-2               # maximum learning rate of the one-cycle schedule
-    wd:float=0.05               # weight decay, decoupled from the gradient (AdamW-style)
-    label_smoothing:float=0.1   # label smoothing of the cross-entropy (0: plain cross-entropy)
-    aug:str='flip-crop'         # augmentation preset (see `augment`): pad 4 + random crop, horizontal flip
+    "The training recipe: `fit`'s flags, `fit_run`'s settings, a sweep trial's values and `run.json`'s `recipe`; checked where it is built."
+    arch:str='advnet_hr'        # architecture (`advnet_hr` and `advnet` <200k params, `advnet_s` <100k; `cifar-adv archs` lists all)
+    epochs:int=60               # number of epochs of the one-cycle schedule
+    bs:int=256                  # batch size (a smaller training set: all of it, with a note)
+    lr:float|str=1e-2           # max learning rate of the one-cycle schedule, or `find` to use lr_find's suggestion
+    wd:float=0.05               # weight decay (decoupled, AdamW-style)
+    label_smoothing:float=field(default=0.1, metadata=dict(flag='ls'))  # label smoothing (0 for plain cross-entropy)
+    aug:str='flip-crop'         # augmentation preset: flip-crop (pad+crop, flip), seed (the seeds' full recipe), none
+    p_crop:float|None=None      # probability of pad 4 + random crop (overrides the preset)
+    p_flip:float|None=None      # probability of horizontal flip (overrides the preset)
+    p_affine:float|None=None    # probability of shift-scale-rotate (overrides the preset)
+    p_dropout:float|None=None   # probability of the 16x16 coarse dropout (overrides the preset)
+    ema:float=0.0               # decay of a moving average of the weights, validated each epoch and kept as the final model, e.g. 0.999 (0: off)
+    mixup:float=0.0             # MixUp with this alpha, e.g. 0.2 (0: off)
+    cutmix:float=0.0            # CutMix with this alpha, e.g. 1.0 (0: off)
     seed:int=42                 # random seed of the weights, the shuffling and the augmentation
+    n_train:int|None=None       # train on a class-balanced subset of this many images
+    n_valid:int|None=None       # validate on a class-balanced subset of this many test images
+    width:float|None=None       # width multiplier of the arch (default: the arch's own; the default arch's is 1.0)
+    act:str|None=None           # activation: relu, gelu, silu, celu, mish (default: the arch's own; the default arch's is relu)
+    drop:float|None=None        # dropout before the final linear layer (default: the arch's own; the default arch's is 0)
     opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
-    ema:float=0.0               # decay of a moving average of the weights, validated and kept as the final model (0: off)
-    mixup:float=0.0             # MixUp's alpha, Beta(alpha, alpha) (0: off)
-    cutmix:float=0.0            # CutMix's alpha, Beta(alpha, alpha) (0: off)
+
+    def __post_init__(self):
+        lr = self.lr
+        if isinstance(lr, str) and lr.lower() != 'find':
+            try: lr = float(lr)
+            except ValueError: raise CifarAdvError(f"lr must be a number > 0 or 'find', got {lr!r}") from None
+        object.__setattr__(self, 'lr', 'find' if isinstance(lr, str) else lr)
+        check(isinstance(self.epochs, int) and self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        check(isinstance(self.bs, int) and self.bs > 0, f"batch size must be > 0, got {self.bs}")
+        check(self.lr == 'find' or self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.wd >= 0, f"weight decay must be >= 0, got {self.wd}")
+        check(0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        for n in ('n_train', 'n_valid'): check(getattr(self, n) is None or getattr(self, n) > 0, f"{n} must be > 0, got {getattr(self, n)}")
+        check(0 <= self.ema < 1, f"ema (the decay of the weights' moving average) must be in [0, 1), e.g. 0.999; 0 turns it off; got {self.ema}")
+        for n in ('mixup', 'cutmix'): check(getattr(self, n) >= 0, f"{n} (the alpha of its Beta distribution) must be >= 0, got {getattr(self, n)}")
+        check(not (self.mixup and self.cutmix), "choose one of --mixup and --cutmix (fastai would mix every batch twice)")
+        for k in AUG_PROBS:
+            v = getattr(self, k)
+            check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
+        check(self.width is None or self.width > 0, f"width must be > 0, got {self.width}")
+        check(self.drop is None or 0 <= self.drop < 1, f"drop must be in [0, 1), got {self.drop}")
+
+    @property
+    def arch_kwargs(self) -> dict:
+        "The arch's options this recipe sets (`create_model(arch, **arch_kwargs)`): only those given."
+        return {k: getattr(self, k) for k in ARCH_OPTIONS if getattr(self, k) is not None}
+
+    @property
+    def aug_probs(self) -> dict:
+        "The augmentation probabilities this recipe sets over its preset's (`make_aug(aug, **aug_probs)`): only those given."
+        return {k[2:]: getattr(self, k) for k in AUG_PROBS if getattr(self, k) is not None}
 
 RECIPE = Recipe()
 DEFAULT_ARCH = RECIPE.arch      # the arch built when none is named
+
+# %% ../nbs/00_core.ipynb #d23f5f07
+PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
+
+@dataclass(frozen=True)
+class Machine:
+    "Where and how a run trains (not part of the recipe: a run may resume on another machine); checked where it is built."
+    device:str='auto'           # auto (fastai's default: a GPU if there is one), cpu, cuda, cuda:N or mps
+    precision:str='auto'        # auto (bf16 on a GPU that has it, else fp16; fp32 on the CPU), fp32, fp16 or bf16 (CUDA or the CPU): mixed precision
+    num_workers:int|None=None   # DataLoader worker processes (default: 0 on the CPU; beside a GPU this process's share of the cores, at most 8)
+    deterministic:bool=False    # cuDNN's deterministic mode on a GPU (slower); CPU runs are reproducible anyway
+
+    def __post_init__(self):
+        p = str(self.precision).strip().lower()
+        check(p in PRECISIONS, f"--precision must be auto, fp32, fp16 or bf16, got {self.precision!r}")
+        object.__setattr__(self, 'precision', p)
+        check(self.num_workers is None or self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
+
+# %% ../nbs/00_core.ipynb #35539d0b
+def settings_of(cls, d:dict) -> dict:
+    "The entries of `d` that are fields of the dataclass `cls` (`Recipe` or `Machine`)."
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+def recipe_args(cfg:Recipe) -> list:
+    "`cfg` written back as `cifar-adv fit` arguments: a flag for each field that differs from the default recipe's."
+    args = []
+    for f in fields(Recipe):
+        v = getattr(cfg, f.name)
+        if v != getattr(RECIPE, f.name): args += [f"--{f.metadata.get('flag', f.name)}", v if isinstance(v, str) else repr(v)]
+    return [str(a) for a in args]
+
+# %% ../nbs/00_core.ipynb #6a42d924
+RUN_SCHEMA = 2      # run.json's version: {schema, recipe, machine, data, skip_bad, lr_find, command}
+
+def run_record(recipe:Recipe,           # the recipe, as trained (an `lr='find'` already found; subsets capped to the data)
+               machine:Machine,         # the machine it started on
+               data:str|None=None,      # the dataset (None: `resolve_data`'s lookup)
+               skip_bad:bool=False,     # unreadable images left out instead of stopping
+               lr_find:float|None=None, # the lr `lr_find` suggested, when the recipe asked for it
+               command:str|None=None,   # the command line that started the run
+              ) -> dict:
+    "The content of `run.json`."
+    return dict(schema=RUN_SCHEMA, recipe=asdict(recipe), machine=asdict(machine), data=data, skip_bad=skip_bad, lr_find=lr_find,
+                command=command)
+
+def upgrade_run(d:dict) -> dict:
+    "The run a `run.json` of any version describes, as `run_record`'s arguments: the recipe and the machine as objects, checked."
+    v = d.get('schema', 1)
+    check(isinstance(v, int) and v <= RUN_SCHEMA, f"run.json has schema {v}, newer than this cifar-adv reads ({RUN_SCHEMA}): upgrade cifar-adv")
+    if v == 1:      # one flat dict of fit_run's arguments, `aug_probs` and `arch_kwargs` as dicts; before EMA, MixUp and CutMix existed, without them (off)
+        recipe = {**settings_of(Recipe, d), **{f'p_{k}': p for k, p in (d.get('aug_probs') or {}).items()}, **(d.get('arch_kwargs') or {})}
+        d = run_record(Recipe(**recipe), Machine(**settings_of(Machine, d)), d.get('data'), d.get('skip_bad', False),
+                       d.get('lr_find'), d.get('command'))
+    return {**{k: v for k, v in d.items() if k != 'schema'}, 'recipe': Recipe(**d['recipe']), 'machine': Machine(**d['machine'])}

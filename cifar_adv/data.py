@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .core import CifarAdvError, check, atomic_path, atomic_write_text, file_sha256, cache_dir, one_line, writable, RECIPE
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, file_sha256, cache_dir, one_line, writable, RECIPE, note
 from .image import load_rgb, read_image
 
 # %% auto #0
@@ -83,7 +83,7 @@ def extract_archive(p:Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
         if p.stat().st_size > LONG_ARCHIVE and _show_progress():
-            print(f"extracting {p.name} into {dest.parent} (once; later runs reuse it)", file=sys.stderr)
+            note(f"extracting {p.name} into {dest.parent} (once; later runs reuse it)")
         try:
             try:
                 with tarfile.open(p) as tf: tf.extractall(tmp, filter='data')
@@ -146,9 +146,9 @@ def recorded_data(path:str|None,         # the dataset a run recorded (`metrics.
     if path is None or Path(path).expanduser().exists(): return path
     found = _extracted_here(path) or (find_data(digest) if digest else None)
     if found is not None:
-        print(f"note: the run's dataset {path} is not on this machine; using the identical copy in {found}", file=sys.stderr)
+        note(f"note: the run's dataset {path} is not on this machine; using the identical copy in {found}")
         return str(found)
-    print(f"note: the run's dataset {path} is not on this machine; using $CIFAR_ADV_DATA, fastai's cache or a download", file=sys.stderr)
+    note(f"note: the run's dataset {path} is not on this machine; using $CIFAR_ADV_DATA, fastai's cache or a download")
     return None
 
 def run_data(metrics:dict) -> str|None:
@@ -302,8 +302,8 @@ class ImageArrays:
 def _report(skipped:list, converted:list, skip_bad:bool):
     "One line each for skipped and converted images (stderr); unreadable images are an error unless `skip_bad`."
     if skipped and not skip_bad: raise _bad_error(skipped, ": fix or remove it, or pass --skip-bad to leave unreadable images out")
-    if skipped: print(f"skipped {len(skipped)} unreadable image(s), first: {skipped[0][1]}", file=sys.stderr)
-    if converted: print(f"note: {len(converted)} image(s) converted to RGB of the dataset's size, first: {converted[0][0]}: {converted[0][1]}", file=sys.stderr)
+    if skipped: note(f"skipped {len(skipped)} unreadable image(s), first: {skipped[0][1]}")
+    if converted: note(f"note: {len(converted)} image(s) converted to RGB of the dataset's size, first: {converted[0][0]}: {converted[0][1]}")
 
 def _meta_digest(root:Path, meta_f:Path, meta:dict, arrs:dict|None=None) -> str:
     "The content key in `meta`, the meta file `meta_f` of `root`'s arrays; arrays cached before it existed get it once, from `arrs` or the cached files, and keep it."
@@ -416,7 +416,7 @@ def subset_idxs(y:np.ndarray, n:int|None, seed:int=0) -> np.ndarray:
 def fit_bs(bs:int, n:int) -> int:
     "`bs`, or `n` when the training set has only `n < bs` images (saying so in one line on stderr): a small dataset still trains."
     if bs <= n: return bs
-    print(f"note: batch size {bs} is larger than the training set ({n} images): using {n}", file=sys.stderr)
+    note(f"note: batch size {bs} is larger than the training set ({n} images): using {n}")
     return n
 
 def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_valid`; None: all)
@@ -426,7 +426,7 @@ def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_
          ) -> int|None:
     "`n`, or `total` when `n` asks for more images than the split has (saying so in one line on stderr, as `fit_bs` does)."
     if n is None or n <= total: return n
-    print(f"note: {name} {n} is larger than the {split} ({total} images): using all {total}", file=sys.stderr)
+    note(f"note: {name} {n} is larger than the {split} ({total} images): using all {total}")
     return total
 
 def _cores() -> int:

@@ -4,10 +4,10 @@
 
 # %% ../nbs/07_inference.ipynb #4938fd32
 from __future__ import annotations
-import os, sys, json, glob, time
+import os, json, glob, time
 from pathlib import Path
 import numpy as np
-from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text
+from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text, note
 from .image import read_image, check_resize
 
 # %% auto #0
@@ -102,7 +102,7 @@ class Predictor:
         import cifar_adv
         path = Path(path)
         check(path.is_file(), f"model not found: {path}")
-        if warn: print("warning: " + PICKLE_WARNING.format(path), file=sys.stderr)
+        if warn: note("warning: " + PICKLE_WARNING.format(path))
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='load_learner` uses Python')
             try: learn = load_learner(path, cpu=True)

@@ -4,17 +4,15 @@
 
 # %% ../nbs/05a_report.ipynb #1344802a
 from __future__ import annotations
-import json, base64, subprocess, sys, time, warnings
+import json, base64, subprocess, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure      # figures of their own, not pyplot's: the user's backend and figures are left alone
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
-from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable, note
 from .data import load_arrays, get_dls, run_data
 
 # %% auto #0
@@ -41,18 +39,17 @@ def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
 def _safe_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`)."
     from cifar_adv.inference import Predictor
-    from cifar_adv.train import get_learner
+    from fastai.vision.all import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
     pred = Predictor.from_safetensors(rundir/'model.safetensors')
     dls = _report_dls(arrs, pred.classes, dict(mean=tuple(pred.meta['mean']), std=tuple(pred.meta['std'])), meta, dev)
-    learn = get_learner(dls, pred.meta['arch'], label_smoothing=meta.get('label_smoothing', 0.0), precision='fp32',
-                        **pred.meta['arch_kwargs'])
-    learn.model = pred.model.to(dev)
-    return learn
+    ls = meta.get('label_smoothing', 0.0)        # the run's loss, so the report's losses are the ones it trained on
+    return Learner(dls, pred.model.to(dev), loss_func=LabelSmoothingCrossEntropyFlat(eps=ls) if ls else CrossEntropyLossFlat(),
+                   metrics=accuracy)
 
 def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` from `rundir/export.pkl` (a pickle: announced on stderr), its DataLoaders replaced by the run's validation images."
     from fastai.vision.all import Normalize
-    print("loading export.pkl (a pickle: only load runs you trust)", file=sys.stderr)
+    note("loading export.pkl (a pickle: only load runs you trust)")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python')   # said above, once
         learn = load_learner(rundir/'export.pkl', cpu=dev.type != 'cuda')     # fastai's fp32 on a CPU, fp16/bf16 kept on CUDA
@@ -117,11 +114,10 @@ def save_csv(df:pd.DataFrame, path, **kwargs):
     with atomic_path(path) as tmp: df.to_csv(tmp, **kwargs)
 
 def save_fig(fig, path):
-    "Save `fig` as PNG at `path`, atomically, and close it."
+    "Save `fig` as PNG at `path`, atomically."
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110, bbox_inches='tight')
-    plt.close(fig)
 
-def plot_curves(rundir) -> plt.Figure:
+def plot_curves(rundir) -> Figure:
     "Train and valid loss, valid accuracy per epoch (`metrics.csv`) and the learning-rate schedule (`schedule.csv`)."
     rundir = Path(rundir)
     m = pd.read_csv(rundir/'metrics.csv')
@@ -133,7 +129,7 @@ def plot_curves(rundir) -> plt.Figure:
         f = combined_cos(0.25, lr / 25, lr, lr / 1e5)
         pos = np.linspace(0, 1, 500, endpoint=False)
         sched, lr_title = pd.DataFrame(dict(epoch=pos * len(m), lr=[float(f(p)) for p in pos])), 'learning rate (one-cycle, from the formula)'
-    fig, axs = plt.subplots(1, 3, figsize=(14, 3.6))
+    fig = Figure(figsize=(14, 3.6)); axs = fig.subplots(1, 3)
     ep = m.epoch + 1
     axs[0].plot(ep, m.train_loss, 'o-', label='train'); axs[0].plot(ep, m.valid_loss, 'o-', label='valid')
     axs[0].set(title='loss', xlabel='epoch'); axs[0].legend()
@@ -144,9 +140,9 @@ def plot_curves(rundir) -> plt.Figure:
     for ax in axs: ax.grid(alpha=0.3)
     return fig
 
-def plot_confusion(cm:np.ndarray, classes:list) -> plt.Figure:
+def plot_confusion(cm:np.ndarray, classes:list) -> Figure:
     "The confusion matrix with counts in every cell."
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    fig = Figure(figsize=(7.5, 6.5)); ax = fig.subplots()
     ax.imshow(cm, cmap='Blues')
     ax.set_xticks(range(len(classes)), classes, rotation=60, ha='right'); ax.set_yticks(range(len(classes)), classes)
     for i in range(cm.shape[0]):
@@ -155,10 +151,10 @@ def plot_confusion(cm:np.ndarray, classes:list) -> plt.Figure:
     ax.set(xlabel='predicted', ylabel='actual', title='confusion matrix')
     return fig
 
-def plot_gallery(imgs, titles, ncols:int=5, size:float=2.2) -> plt.Figure:
+def plot_gallery(imgs, titles, ncols:int=5, size:float=2.2) -> Figure:
     "A grid of uint8 images, upsampled without blur, each with its title."
     n = len(imgs); nrows = max(1, -(-n // ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.5)), squeeze=False)
+    fig = Figure(figsize=(ncols * size, nrows * (size + 0.5))); axs = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, im, t in zip(axs.flat, imgs, titles):
         ax.imshow(im, interpolation='nearest'); ax.set_title(t, fontsize=8)
@@ -170,11 +166,12 @@ def cam_layer(model:nn.Module, size:int=32, min_size:int=8) -> nn.Module:
     seen = []
     hs = [m.register_forward_hook(lambda m, i, o: seen.append((m, o.shape)) if isinstance(o, torch.Tensor) else None)
           for m in model.modules() if m is not model]
-    p = next(model.parameters())
+    p, training = next(model.parameters()), model.training
     try:
         with torch.no_grad(): model.eval()(torch.zeros(1, 3, size, size, device=p.device))
     finally:
         for h in hs: h.remove()
+        model.train(training)                  # the caller's model back in its mode
     cands = [m for m, s in seen if len(s) == 4 and s[-1] >= min_size and not isinstance(m, (nn.ReLU, nn.Dropout, nn.Dropout2d))]
     check(cands, "no feature map of at least 8x8 for GradCAM")
     return cands[-1]
@@ -183,17 +180,19 @@ def gradcam_maps(model:nn.Module, x:torch.Tensor, targets:list, layer:nn.Module|
     "GradCAM heatmaps (n, h, w) in [0, 1] of `model` on the normalised batch `x`, for the class indices `targets`."
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    model = model.eval()
+    import copy
+    name = None if layer is None else next(n for n, m in model.named_modules() if m is layer)
+    model = copy.deepcopy(model).eval()       # a copy: the caller's model keeps its mode and its in-place activations
     for m in model.modules():                 # in-place activations break the gradient hooks
         if hasattr(m, 'inplace'): m.inplace = False
-    with GradCAM(model=model, target_layers=[layer or cam_layer(model)]) as cam:
+    with GradCAM(model=model, target_layers=[cam_layer(model) if name is None else model.get_submodule(name)]) as cam:
         return cam(input_tensor=x.as_subclass(torch.Tensor).contiguous(), targets=[ClassifierOutputTarget(int(t)) for t in targets])
 
-def plot_gradcam(imgs, maps_pred, maps_true, titles) -> plt.Figure:
+def plot_gradcam(imgs, maps_pred, maps_true, titles) -> Figure:
     "Rows of: image, GradCAM for the predicted class, GradCAM for the actual class."
     from pytorch_grad_cam.utils.image import show_cam_on_image
     n = len(imgs)
-    fig, axs = plt.subplots(n, 3, figsize=(6.6, 2.3 * n), squeeze=False)
+    fig = Figure(figsize=(6.6, 2.3 * n)); axs = fig.subplots(n, 3, squeeze=False)
     for r, (im, mp, mt, t) in enumerate(zip(imgs, maps_pred, maps_true, titles)):
         f = im.astype(np.float32) / 255
         for c, (show, sub) in enumerate(((im, t[0]), (show_cam_on_image(f, mp, use_rgb=True), t[1]),

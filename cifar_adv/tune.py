@@ -5,32 +5,37 @@
 # %% ../nbs/08_tune.ipynb #0cee84f6
 from __future__ import annotations
 import os, json, math, shlex, socket, shutil, csv, io, contextlib, tempfile, warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, asdict
 from pathlib import Path
-from .core import CifarAdvError, check, one_line, plural, atomic_write_text, RECIPE
+from typing import get_args, get_type_hints
+from fastcore.docments import docments
+from .core import (CifarAdvError, check, one_line, plural, atomic_write_text, fields, replace, Recipe, ARCH_OPTIONS,
+                            recipe_args, upgrade_run)
 
 # %% auto #0
-__all__ = ['PARAMS', 'ARCH_OPTIONS', 'DEFAULT_SPACE', 'TRIAL_COLS', 'INSTALL_HINT', 'Dim', 'parse_space', 'parse_points',
-           'recipe_point', 'check_arch_space', 'check_address', 'TuneReport', 'fit_kwargs', 'fit_command', 'run_trial',
-           'sweep_trials', 'trials_table', 'write_trials_csv', 'best_trial', 'plot_trials', 'write_results', 'need_ray',
-           'sweep_settings', 'tune_run']
+__all__ = ['SEARCH_BOUNDS', 'PARAMS', 'DEFAULT_SPACE', 'TRIAL_COLS', 'INSTALL_HINT', 'recipe_field', 'Dim', 'parse_space',
+           'parse_points', 'recipe_values', 'recipe_point', 'check_arch_space', 'check_address', 'TuneReport',
+           'trial_recipe', 'fit_command', 'run_trial', 'sweep_trials', 'trials_table', 'write_trials_csv', 'best_trial',
+           'plot_trials', 'write_results', 'need_ray', 'sweep_settings', 'tune_run']
 
 # %% ../nbs/08_tune.ipynb #a5869ab5
-# every parameter a sweep can search: a `cifar-adv fit` option, its type, its bounds and whether an end may be included
-PARAMS = {
-    'lr':        dict(kind=float, lo=0.0, hi=None, lo_ok=False, about='max learning rate of the one-cycle schedule'),
-    'wd':        dict(kind=float, lo=0.0, hi=None, lo_ok=True,  about='weight decay (decoupled)'),
-    'ls':        dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=False, about='label smoothing'),
-    'bs':        dict(kind=int,   lo=0,   hi=None, lo_ok=False, about='batch size'),
-    'p_crop':    dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=True, about='probability of pad 4 + random crop'),
-    'p_flip':    dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=True, about='probability of horizontal flip'),
-    'p_affine':  dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=True, about='probability of shift-scale-rotate'),
-    'p_dropout': dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=True, about='probability of the 16x16 coarse dropout'),
-    'width':     dict(kind=float, lo=0.0, hi=None, lo_ok=False, about="the arch's width multiplier"),
-    'act':       dict(kind=str,   about="the arch's activation"),
-    'drop':      dict(kind=float, lo=0.0, hi=1.0,  lo_ok=True,  hi_ok=False, about="the arch's dropout before the last layer"),
+SEARCH_BOUNDS = {               # the recipe's fields a sweep can search, by `fit` flag: the bounds of a value, whether an end may be included
+    'lr': dict(lo=0.0, lo_ok=False), 'wd': dict(lo=0.0), 'ls': dict(lo=0.0, hi=1.0, hi_ok=False), 'bs': dict(lo=0, lo_ok=False),
+    'p_crop': dict(lo=0.0, hi=1.0), 'p_flip': dict(lo=0.0, hi=1.0), 'p_affine': dict(lo=0.0, hi=1.0), 'p_dropout': dict(lo=0.0, hi=1.0),
+    'width': dict(lo=0.0, lo_ok=False), 'act': dict(), 'drop': dict(lo=0.0, hi=1.0, hi_ok=False),
 }
-ARCH_OPTIONS = ('width', 'act', 'drop')              # passed to the arch (`arch_options`); the others to `fit_run`
+
+def recipe_field(flag:str) -> str:
+    "The `Recipe` field behind a `fit` flag: its name, or the field whose short alias it is (`ls`: `label_smoothing`)."
+    return next(f.name for f in fields(Recipe) if flag in (f.name, f.metadata.get('flag')))
+
+def _param(flag:str, bounds:dict) -> dict:
+    "A searchable parameter: its bounds, with the type (a number for `lr`, whose `find` is not searched) and the description of its `Recipe` field."
+    name = recipe_field(flag)
+    kind = next(a for a in (get_args(get_type_hints(Recipe)[name]) or [get_type_hints(Recipe)[name]]) if a is not type(None))
+    return dict(kind=kind, **{'lo': None, 'hi': None, **bounds}, about=docments(Recipe)[name])
+
+PARAMS = {k: _param(k, b) for k, b in SEARCH_BOUNDS.items()}
 
 DEFAULT_SPACE = ("lr=log:2e-3:3e-2,wd=log:5e-3:0.2,ls=0:0.2,p_crop=0.5:1,p_flip=0:0.5,p_dropout=0:0.5,"
                  "act=relu|silu|gelu,drop=0:0.3")
@@ -124,13 +129,18 @@ def parse_points(points:str|None, dims:dict) -> list:
     return out
 
 # %% ../nbs/08_tune.ipynb #0166b7cf
-def recipe_point(dims:dict, arch:str=RECIPE.arch, aug:str=RECIPE.aug, bs:int=RECIPE.bs) -> dict:
-    "The values the recipe (and `arch`'s own defaults) give the searched parameters: the sweep's baseline trial."
+def recipe_values(cfg:Recipe) -> dict:
+    "Every searchable parameter's value in `cfg`, by flag: the preset's probabilities and the arch's options where the recipe leaves them to those."
     from cifar_adv.augment import AUG_PRESETS
     from cifar_adv.models import arch_options
-    opts = arch_options(arch)
-    base = dict(lr=RECIPE.lr, wd=RECIPE.wd, ls=RECIPE.label_smoothing, bs=bs,
-                **{f'p_{k}': v for k, v in AUG_PRESETS[aug].items()}, **{k: opts[k] for k in ARCH_OPTIONS if k in opts})
+    opts = arch_options(cfg.arch)
+    d = {**{f'p_{k}': v for k, v in AUG_PRESETS[cfg.aug].items()}, **{k: opts[k] for k in ARCH_OPTIONS if k in opts}}
+    d.update({k: getattr(cfg, recipe_field(k)) for k in PARAMS if getattr(cfg, recipe_field(k)) is not None})
+    return d
+
+def recipe_point(dims:dict, cfg:Recipe) -> dict:
+    "The values the recipe `cfg` (and its arch's own defaults) gives the searched parameters: the sweep's baseline trial."
+    base = recipe_values(cfg)
     return {n: base[n] for n in dims}
 
 # %% ../nbs/08_tune.ipynb #448d715a
@@ -168,7 +178,7 @@ class TuneReport(Callback):
     def __init__(self, out): self.out = Path(out)
     def after_epoch(self):
         from ray import tune
-        from cifar_adv.train import RunLog
+        from cifar_adv.checkpoint import RunLog
         log = next(cb for cb in self.learn.cbs if isinstance(cb, RunLog))
         if not log.rows or log.rows[-1][0] != self.epoch: return          # an epoch skipped on resume
         epoch, train_loss, valid_loss, acc = log.rows[-1]
@@ -186,24 +196,13 @@ def _tmp_checkpoint(out:Path):
         yield Checkpoint.from_directory(d)
 
 # %% ../nbs/08_tune.ipynb #7bf2f5e6
-def fit_kwargs(sweep:dict, config:dict) -> dict:
-    "The `fit_run` settings of one trial: the sweep's fixed settings with the trial's `config` (searched values) over them."
-    c = {**sweep['fixed'], **config}
-    probs = {k[2:]: c[k] for k in ('p_crop', 'p_flip', 'p_affine', 'p_dropout') if k in c}
-    return dict(arch=sweep['arch'], epochs=sweep['epochs'], bs=c['bs'], lr=c['lr'], wd=c['wd'], label_smoothing=c['ls'],
-                aug=c['aug'], aug_probs=probs, data=sweep['data'], seed=sweep['seed'], n_train=c['n_train'], n_valid=c['n_valid'],
-                arch_kwargs={k: c[k] for k in ARCH_OPTIONS if k in c})
+def trial_recipe(sweep:dict, config:dict) -> Recipe:
+    "The recipe of one trial: the sweep's recipe with the trial's `config` (searched values, by flag) over it, checked."
+    return replace(Recipe(**sweep['recipe']), **{recipe_field(k): v for k, v in config.items()})
 
 def fit_command(sweep:dict, config:dict) -> str:
-    "The `cifar-adv fit` command line that trains what trial `config` trained, with the thread count the trial had (on a CPU the float sums, so the result, depend on it)."
-    k = fit_kwargs(sweep, config)
-    args = ['cifar-adv', 'fit', '--arch', k['arch'], '--epochs', k['epochs'], '--bs', k['bs'], '--lr', repr(float(k['lr'])),
-            '--wd', repr(float(k['wd'])), '--ls', repr(float(k['label_smoothing'])), '--aug', k['aug']]
-    for p, v in k['aug_probs'].items(): args += [f'--p_{p}', repr(float(v))]
-    for o, v in k['arch_kwargs'].items(): args += [f'--{o}', v if isinstance(v, str) else repr(float(v))]
-    for o in ('n_train', 'n_valid'):
-        if k[o] is not None: args += [f'--{o}', k[o]]
-    args += ['--seed', k['seed'], '--data', k['data']]
+    "The `cifar-adv fit` command line that trains what trial `config` trained (`recipe_args`), with the thread count the trial had (on a CPU the float sums, so the result, depend on it)."
+    args = ['cifar-adv', 'fit', *recipe_args(trial_recipe(sweep, config)), '--data', sweep['data']]
     return f"OMP_NUM_THREADS={sweep['threads']} " + shlex.join(map(str, args))
 
 # %% ../nbs/08_tune.ipynb #f2b60733
@@ -220,14 +219,15 @@ def run_trial(config:dict, sweep:dict):
             for f in ('run.json', 'models/checkpoint.pth'):
                 (out/f).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(Path(d)/f, out/f)
-        from cifar_adv.train import load_checkpoint, read_run
-        if load_checkpoint(out)['epoch'] + 1 >= read_run(out)['epochs'] and (out/'metrics.json').is_file():
+        from cifar_adv.checkpoint import load_checkpoint
+        from cifar_adv.train import read_run
+        if load_checkpoint(out)['epoch'] + 1 >= read_run(out)['recipe'].epochs and (out/'metrics.json').is_file():
             return                                 # killed after its last report, as it finished: nothing is left to do
-        fit_run(out, resume=True, show_progress=False, report=False, cbs=[TuneReport(out)])
+        fit_run(out, resume=True, show_progress=False, cbs=[TuneReport(out)])
     else:
         if out.exists(): shutil.rmtree(out)        # a trial restarted before its first checkpoint starts afresh
-        fit_run(out, show_progress=False, report=False, command=fit_command(sweep, config), cbs=[TuneReport(out)],
-                **fit_kwargs(sweep, config))
+        fit_run(out, trial_recipe(sweep, config), data=sweep['data'], show_progress=False, command=fit_command(sweep, config),
+                cbs=[TuneReport(out)])
 
 # %% ../nbs/08_tune.ipynb #8fac8660
 def _progress_callback(epochs:int):
@@ -284,11 +284,7 @@ def trials_table(trials:list, sweep:dict) -> list:
 
 def _used_params(run:dict, sweep:dict) -> dict:
     "The searched parameters' values in a trial's `run.json`."
-    from cifar_adv.augment import AUG_PRESETS
-    from cifar_adv.models import arch_options
-    probs = {**AUG_PRESETS[run['aug']], **run['aug_probs']}
-    got = dict(lr=run['lr'], wd=run['wd'], ls=run['label_smoothing'], bs=run['bs'], **{f'p_{k}': v for k, v in probs.items()},
-               **{**arch_options(run['arch']), **run['arch_kwargs']})
+    got = recipe_values(upgrade_run(run)['recipe'])
     return {k: got.get(k) for k in sweep['space']}
 
 def write_trials_csv(rows:list, dest:Path, space):
@@ -320,12 +316,12 @@ def best_trial(rows:list, sweep:dict, trials:list) -> dict:
 # %% ../nbs/08_tune.ipynb #e146a9cd
 def plot_trials(rows:list, sweep:dict, dest:Path):
     "`accuracy.png`: each trial's final accuracy against each searched parameter (log axes for log ranges); trials stopped early are hollow, the baseline is a star."
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt, matplotlib.ticker
+    import matplotlib.ticker
+    from matplotlib.figure import Figure      # not pyplot's: the user's backend and figures are left alone
     from cifar_adv.core import atomic_path
     space = sweep['space']
     n = len(space); ncol = min(4, n); nrow = math.ceil(n / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False)
+    fig = Figure(figsize=(3.2 * ncol, 2.8 * nrow)); axes = fig.subplots(nrow, ncol, squeeze=False)
     ran = [r for r in rows if r['accuracy'] is not None]
     for ax, (name, d) in zip(axes.flat, space.items()):
         for r in ran:
@@ -345,7 +341,6 @@ def plot_trials(rows:list, sweep:dict, dest:Path):
                  "filled ran every epoch, hollow stopped early, star the recipe", fontsize=9)
     fig.tight_layout()
     with atomic_path(dest) as tmp: fig.savefig(tmp, format='png', dpi=100)
-    plt.close(fig)
 
 # %% ../nbs/08_tune.ipynb #41d4bc1d
 def write_results(sweep:dict) -> dict:
@@ -375,24 +370,23 @@ def _check_new_sweep(out:Path):
     from cifar_adv.core import writable
     check(writable(out if out.exists() else parent), f"cannot write the sweep folder {out}: {parent} is not writable")
 
-def sweep_settings(out, arch, epochs, trials, space, points, baseline, scheduler, grace_period, search, concurrency,
-                   cpus, gpus, data, seed, bs, aug, n_train, n_valid) -> dict:
-    "Every setting of a new sweep checked, before anything is started or written; the content of `sweep.json`."
+def sweep_settings(out, cfg:Recipe, trials, space, points, baseline, scheduler, grace_period, search, concurrency,
+                   cpus, gpus) -> dict:
+    "Every setting of a new sweep checked, before anything is started or written; the content of `sweep.json` (its `data` filled in by `tune_run`)."
     out = Path(out)
     _check_new_sweep(out)
-    for n, v in dict(epochs=epochs, trials=trials, concurrency=concurrency, bs=bs).items():
+    for n, v in dict(trials=trials, concurrency=concurrency).items():
         check(isinstance(v, int) and v > 0, f"--{n} must be > 0, got {v}")
     check(scheduler in ('asha', 'none'), f"--scheduler {scheduler!r}: choose asha or none")
     check(search in ('random', 'optuna'), f"--search {search!r}: choose random or optuna")
+    epochs = cfg.epochs
     check(1 <= grace_period <= epochs, f"--grace_period must be between 1 and --epochs ({epochs}), got {grace_period}")
-    from cifar_adv.core import check_fit_args
-    check_fit_args(epochs, bs, n_train=n_train, n_valid=n_valid)
-    from cifar_adv.augment import AUG_PRESETS
-    check(aug in AUG_PRESETS, f"unknown augmentation preset {aug!r}; choose from {', '.join(AUG_PRESETS)}")
+    from cifar_adv.train import check_recipe
+    check_recipe(cfg)                              # the arch and the augmentation preset exist and take the recipe's options
     dims = parse_space(space)
     pts = parse_points(points, dims)
-    check_arch_space(arch, dims, pts)
-    fixed = ([recipe_point(dims, arch, aug, bs)] if baseline else []) + pts
+    check_arch_space(cfg.arch, dims, pts)
+    fixed = ([recipe_point(dims, cfg)] if baseline else []) + pts
     check(trials >= len(fixed), f"--trials {trials} is fewer than the fixed trials ({len(fixed)}: "
                                 f"{'the baseline and ' if baseline else ''}--points)")
     n_cores = os.cpu_count() or 1
@@ -402,10 +396,10 @@ def sweep_settings(out, arch, epochs, trials, space, points, baseline, scheduler
         import torch
         gpus = min(1.0, 1 / concurrency) if torch.cuda.is_available() else 0.0
     check(0 <= gpus, f"--gpus must be >= 0, got {gpus}")
-    return dict(out=str(out.absolute()), arch=arch, epochs=epochs, trials=trials, space={n: d.__dict__ for n, d in dims.items()},
-                points=fixed, baseline=baseline, n_fixed=len(fixed), scheduler=scheduler, grace_period=grace_period,
-                search=search, concurrency=concurrency, cpus=cpus, gpus=gpus, threads=cpus, seed=seed, data=None,
-                fixed=dict(lr=RECIPE.lr, wd=RECIPE.wd, ls=RECIPE.label_smoothing, bs=bs, aug=aug, n_train=n_train, n_valid=n_valid))
+    return dict(out=str(out.absolute()), recipe=asdict(cfg), arch=cfg.arch, epochs=epochs, seed=cfg.seed, trials=trials,
+                space={n: d.__dict__ for n, d in dims.items()}, points=fixed, baseline=baseline, n_fixed=len(fixed),
+                scheduler=scheduler, grace_period=grace_period, search=search, concurrency=concurrency, cpus=cpus, gpus=gpus,
+                threads=cpus, data=None)
 
 # %% ../nbs/08_tune.ipynb #ac6a16a8
 def _quiet_ray():
@@ -463,8 +457,7 @@ def _tuner(sweep:dict, restore:bool=False):
 
 # %% ../nbs/08_tune.ipynb #998a87a2
 def tune_run(out,                             # the sweep folder SWEEPDIR: new (absent or empty), or the sweep to `resume`
-             arch:str='advnet_s',             # architecture (`list_archs()`)
-             epochs:int=8,                    # epochs per trial: each trial is a one-cycle fit of this length
+             cfg:Recipe|None=None,            # the recipe every trial starts from, its searched values replaced (None with `resume`: the sweep's own)
              trials:int=12,                   # number of trials, the baseline and `points` included
              space:str|None=None,             # the search space (`parse_space`; None: `DEFAULT_SPACE`)
              points:str|None=None,            # fixed trials to run first (`parse_points`)
@@ -477,11 +470,6 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
              gpus:float|None=None,            # GPUs per trial, a fraction to share one (None: 1/concurrency where there is one)
              address:str|None=None,           # a Ray cluster to join, host:port or ray://host:port (None: a local Ray)
              data=None,                       # dataset folder or .tgz (None: `resolve_data`'s lookup); every node needs it
-             seed:int=RECIPE.seed,            # random seed of every trial (and of the searcher)
-             bs:int=RECIPE.bs,                # batch size, unless searched
-             aug:str=RECIPE.aug,              # augmentation preset under the searched probabilities
-             n_train:int|None=None,           # train each trial on a class-balanced subset of this many images
-             n_valid:int|None=None,           # validate on a class-balanced subset of this many test images
              resume:bool=False,               # continue the interrupted sweep in `out` with its own settings
             ) -> dict:                        # the content of best.json
     "Search recipes and arch options with Ray Tune over `fit_run`, and write SWEEPDIR/trials.csv, best.json and accuracy.png."
@@ -496,8 +484,8 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
         sweep['out'] = str(out.absolute())         # the folder may have moved
         check_address(address)
     else:
-        sweep = sweep_settings(out, arch, epochs, trials, space, points, baseline, scheduler, grace_period, search, concurrency,
-                               cpus, gpus, data, seed, bs, aug, n_train, n_valid)
+        check(cfg is not None, "a new sweep needs a recipe (`cfg`)")
+        sweep = sweep_settings(out, cfg, trials, space, points, baseline, scheduler, grace_period, search, concurrency, cpus, gpus)
         check_address(address)
     from cifar_adv.data import load_arrays, resolve_data
     arrs = load_arrays(sweep['data'] if resume else data)   # decoded here once (cached): the trials load the cached arrays
@@ -509,7 +497,7 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
     import ray
     _init_ray(address, sweep)
     try:
-        n_img = f"{plural(len(arrs.train_y) if sweep['fixed']['n_train'] is None else sweep['fixed']['n_train'], 'training image')}"
+        n_img = f"{plural(len(arrs.train_y) if sweep['recipe']['n_train'] is None else sweep['recipe']['n_train'], 'training image')}"
         print(f"{'resuming' if resume else 'sweep'} {out}: {plural(sweep['trials'], 'trial')} of {sweep['arch']}, "
               f"up to {plural(sweep['epochs'], 'epoch')} each on {n_img}, {sweep['concurrency']} at a time "
               f"({plural(sweep['cpus'], 'CPU')}{', %g GPU' % sweep['gpus'] if sweep['gpus'] else ''} each)", flush=True)

@@ -65,11 +65,13 @@ def test_transform_pickles():
     assert type(pickle.loads(pickle.dumps(tfm))).__name__ == 'AlbumentationsTransform'
 
 def test_one_default_preset_everywhere():
-    "`fit` (CLI and Python), `lr_find`, `get_dls` and `make_aug` all default to DEFAULT_AUG, a preset that exists."
+    "`fit` (CLI and Python: `RECIPE`, which `fit_run` trains unless told), `lr_find`, `get_dls` and `make_aug` all default to DEFAULT_AUG, a preset that exists."
     import inspect
     from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
-    from cifar_adv import cli, data, train
-    assert DEFAULT_AUG in AUG_PRESETS
-    for f in (cli.fit, cli.lr_find, data.get_dls, train.fit_run, make_aug):
+    from cifar_adv.core import RECIPE
+    from cifar_adv import cli, data
+    assert DEFAULT_AUG in AUG_PRESETS and RECIPE.aug == DEFAULT_AUG
+    for f in (data.get_dls, make_aug):
         sig = inspect.signature(getattr(f, '__wrapped__', f))
         assert sig.parameters['aug' if 'aug' in sig.parameters else 'preset'].default == DEFAULT_AUG, f.__name__
+    for verb in (cli.fit, cli.lr_find): assert cli.verb_parser(verb, 'cifar-adv').get_default('aug') == DEFAULT_AUG, verb.__name__

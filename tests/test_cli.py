@@ -8,30 +8,41 @@ def test_help_lists_verbs(capsys):
     r = call_cli(capsys, 'fit', '--help')
     assert r.returncode == 0 and '--epochs' in r.stdout and '(default: 60)' in r.stdout
 
-def test_verb_defaults_are_the_recipe():
-    "`cifar-adv fit`, `lr-find` and `summary`, `fit_run`, `get_learner`, `get_dls` and `create_model` default to `RECIPE`: the README's results and Targets name that recipe."
-    import inspect
-    from dataclasses import asdict
-    from cifar_adv.core import RECIPE, DEFAULT_ARCH
-    from cifar_adv.cli import fit, lr_find, summary
-    from cifar_adv.train import fit_run, get_learner
+def test_the_recipe_is_declared_once():
+    """The recipe's fields are declared in one place, `Recipe`: the verbs that train (`fit`, `lr-find`, `tune`), `fit_run` and
+    `tune_run` declare none of them (counted), yet `fit` offers every one as a flag whose help is the field's comment; the
+    builders that take a single setting (`get_dls`, `summary`, `create_model`) default to `RECIPE`'s value of it."""
+    import inspect, dataclasses
+    from fastcore.docments import docments
+    from cifar_adv.core import RECIPE, DEFAULT_ARCH, Recipe, Machine
+    from cifar_adv.cli import fit, lr_find, tune, summary, verb_parser
+    from cifar_adv.train import fit_run
+    from cifar_adv.tune import tune_run
     from cifar_adv.data import get_dls
     from cifar_adv.models import create_model
-    recipe = asdict(RECIPE)
-    defaults = lambda f: {('label_smoothing' if k == 'ls' else 'arch' if k == 'name' else k): p.default
-                          for k, p in inspect.signature(f).parameters.items()}
-    for f, n in ((fit, 11), (fit_run, 11), (lr_find, 6), (get_learner, 3), (get_dls, 3), (summary, 1), (create_model, 1)):
+    fields = dataclasses.fields(Recipe)
+    names = {f.name for f in fields} | {f.metadata['flag'] for f in fields if 'flag' in f.metadata}
+    declared = {f.__name__: sorted(names & set(inspect.signature(f).parameters)) for f in (fit, lr_find, tune, fit_run, tune_run)}
+    assert declared == dict(fit=[], lr_find=[], tune=[], fit_run=[], tune_run=[])
+    docs = docments(Recipe)
+    assert len(fields) == 21 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
+    p = verb_parser(fit, 'cifar-adv fit')
+    flags = {a.dest: a for a in p._actions}
+    for f in fields:
+        assert flags[f.name].help.startswith(docments(Recipe)[f.name]) and flags[f.name].default == f.default, f.name
+    assert {f.name for f in dataclasses.fields(Machine)} <= set(flags) and '--ls' in flags['label_smoothing'].option_strings
+    defaults = lambda f: {('arch' if k == 'name' else k): p.default for k, p in inspect.signature(f).parameters.items()}
+    for f, n in ((get_dls, 5), (summary, 1), (create_model, 1)):
         d = defaults(f)
-        if f is fit: d['lr'] = float(d['lr'])
-        shared = [k for k in recipe if k in d]
-        assert len(shared) == n and {k: d[k] for k in shared} == {k: recipe[k] for k in shared}, f.__name__
+        shared = [k for k in dataclasses.asdict(RECIPE) if k in d]
+        assert len(shared) == n and {k: d[k] for k in shared} == {k: getattr(RECIPE, k) for k in shared}, f.__name__
     assert DEFAULT_ARCH == RECIPE.arch
 
 def test_learner_uses_the_recipes_optimiser(sample):
     import fastai.optimizer
     from cifar_adv.core import RECIPE
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner
+    from cifar_adv.learner import get_learner
     learn = get_learner(get_dls(load_arrays(sample), bs=32, num_workers=0, device='cpu'))
     assert RECIPE.opt == 'Adam' and learn.opt_func is fastai.optimizer.Adam
     assert learn.wd == RECIPE.wd and learn.loss_func.eps == RECIPE.label_smoothing and learn.arch == RECIPE.arch
@@ -96,7 +107,8 @@ def test_fit_on_sample_writes_run(sample_run, tmp_path, sample, capsys):
     out = sample_run
     stdout, stderr = (out.parent/'fit.stdout').read_text(), (out.parent/'fit.stderr').read_text()
     assert (out/'export.pkl').is_file() and len((out/'metrics.csv').read_text().splitlines()) == 3
-    assert json.loads((out/'run.json').read_text())['arch_kwargs'] == {}      # the arch's own options: none given
+    run = json.loads((out/'run.json').read_text())
+    assert run['schema'] == 2 and [run['recipe'][k] for k in ('width', 'act', 'drop')] == [None] * 3   # the arch's own options: none given
     # stdout is a pipe here: fastai's table of epochs, a line each, and no bars (no '\r' redraws, no '█' probe)
     lines = stdout.splitlines()
     assert '\r' not in stdout and '█' not in stdout + stderr, stdout[:500]
@@ -181,7 +193,7 @@ def test_small_dataset_caps_the_batch(tmp_path, sample, capsys):
     r = call_cli(capsys, 'fit', '--data', sample, '--out', out, '--epochs', 1, '--arch', 'advnet_s', '--no_report')
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.strip() == 'note: batch size 256 is larger than the training set (200 images): using 200'
-    assert json.loads((out/'run.json').read_text())['bs'] == 200 == json.loads((out/'metrics.json').read_text())['bs']
+    assert json.loads((out/'run.json').read_text())['recipe']['bs'] == 200 == json.loads((out/'metrics.json').read_text())['bs']
     assert ' 1 epoch in ' in r.stdout
 
 def test_refusal_leaves_no_run_directory(tmp_path, capsys):

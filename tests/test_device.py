@@ -52,7 +52,7 @@ def test_report_names_a_missing_run_before_the_device(tmp_path, capsys):
 def test_auto_is_fastais_default_device_and_fp32_on_cpu():
     from fastai.torch_core import default_device
     from cifar_adv.data import resolve_device
-    from cifar_adv.train import resolve_precision
+    from cifar_adv.learner import resolve_precision
     assert resolve_device('auto') == default_device() and resolve_device(None) == default_device()
     assert resolve_device('CPU') == torch.device('cpu')
     assert resolve_precision('auto', 'cpu') == 'fp32' and resolve_precision('fp32', 'cpu') == 'fp32'
@@ -63,7 +63,8 @@ def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp
     "`precision='bf16'` on the CPU: the convolutions run in bfloat16 while training, the weights stay fp32, and the exported learner predicts in fp32."
     from fastai.learner import load_learner
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner, CPUMixedPrecision, export_learner, validate_fp32
+    from cifar_adv.learner import get_learner, CPUMixedPrecision, validate_fp32
+    from cifar_adv.checkpoint import export_learner
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')
     learn = get_learner(dls, 'advnet_s', path=tmp_path, precision='bf16')
     assert learn.precision == 'bf16' and any(isinstance(cb, CPUMixedPrecision) for cb in learn.cbs)
@@ -91,17 +92,18 @@ def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp
 def test_a_bf16_run_records_its_final_weights_validated_in_fp32(sample, tmp_path, capsys):
     "A bf16 run's `accuracy` and `valid_loss` are its final weights in fp32, what `evaluate` gives; its last autocast validation stays beside them."
     import pandas as pd
+    from cifar_adv.core import Recipe, Machine
     from cifar_adv.train import fit_run
     from cifar_adv.inference import Predictor, evaluate
     out = tmp_path/'run'
-    m = fit_run(out, arch='advnet_s', epochs=2, bs=32, data=sample, precision='bf16', show_progress=False, report=False)
+    m = fit_run(out, Recipe(arch='advnet_s', epochs=2, bs=32), Machine(precision='bf16'), data=sample, show_progress=False)
     table = capsys.readouterr().out.splitlines()                         # the fp32 pass prints no table of its own
     assert [l.split()[0] for l in table if l.strip()] == ['epoch', '0', '1'], table
     last = pd.read_csv(out/'metrics.csv').iloc[-1]
     assert m['precision'] == 'bf16' and (m['accuracy_autocast'], m['valid_loss_autocast']) == pytest.approx((last.accuracy, last.valid_loss))
     assert m['valid_loss'] != m['valid_loss_autocast']                     # a second pass, not the autocast row copied
     assert m == json.loads((out/'metrics.json').read_text()) and m['accuracy'] == pytest.approx(evaluate(Predictor.load(out), sample)['accuracy'], abs=1e-6)
-    fp32 = fit_run(tmp_path/'fp32', arch='advnet_s', epochs=1, bs=32, data=sample, precision='fp32', show_progress=False, report=False)
+    fp32 = fit_run(tmp_path/'fp32', Recipe(arch='advnet_s', epochs=1, bs=32), Machine(precision='fp32'), data=sample, show_progress=False)
     assert 'accuracy_autocast' not in fp32 and 'valid_loss_autocast' not in fp32
 
 def test_default_workers_share_the_cores_beside_a_gpu(monkeypatch):
@@ -115,7 +117,7 @@ def test_default_workers_share_the_cores_beside_a_gpu(monkeypatch):
     assert default_workers(torch.device('cuda', 0)) == 1
 
 def test_seed_run_leaves_cudnn_alone_unless_deterministic():
-    from cifar_adv.train import seed_run
+    from cifar_adv.learner import seed_run
     seed_run(0, 'cpu')
     assert torch.backends.cudnn.deterministic                    # a CPU run: as before (set_seed reproducible)
     torch.backends.cudnn.deterministic = False
@@ -128,7 +130,8 @@ def test_seed_run_leaves_cudnn_alone_unless_deterministic():
 def test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device(sample, tmp_path):
     "A checkpoint of a wrapped model (`module.` keys) and an optimizer state on another device resume onto the learner's device."
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner, resume_state, rng_state, _opt_state, plain_state, _to
+    from cifar_adv.learner import get_learner
+    from cifar_adv.checkpoint import resume_state, rng_state, _opt_state, plain_state, _to
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')
     learn = get_learner(dls, 'advnet_s', path=tmp_path)
     learn.fit(1, 1e-3)

@@ -40,7 +40,8 @@ def test_atomic_path_never_puts_an_empty_file_in_place(tmp_path):
 
 def test_one_process_is_not_distributed(sample, tmp_path):
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner, distributed, broadcast, all_gather, rank0_first, init_distrib
+    from cifar_adv.learner import get_learner
+    from cifar_adv.distrib import distributed, broadcast, all_gather, rank0_first, init_distrib
     assert init_distrib('cpu') is None and broadcast(3) == 3 and all_gather(3) == [3] and rank0_first(lambda x: x + 1, 1) == 2
     learn = get_learner(get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu'), 'advnet_s')
     with distributed(learn, 'cpu') as l: assert l is learn and not any(type(c).__name__ == 'DistributedTrainer' for c in l.cbs)
@@ -48,7 +49,7 @@ def test_one_process_is_not_distributed(sample, tmp_path):
 def test_cpu_workaround_broadcasts_cpu_tensors(monkeypatch):
     "fastai's DistributedDL broadcasts with `.cuda()`; the work-around (`DistributedDLOnCPU`) sends a CPU tensor."
     import torch
-    from cifar_adv.train import DistributedDLOnCPU
+    from cifar_adv.distrib import DistributedDLOnCPU
     sent = []
     monkeypatch.setattr(torch.distributed, 'broadcast', lambda t, rank: sent.append((t.device.type, rank)))
     assert DistributedDLOnCPU._broadcast(None, [3, 1, 2], 0) == [3, 1, 2] and sent == [('cpu', 0)]
@@ -74,7 +75,7 @@ def test_torchrun_two_processes_one_run_directory(single, sample, tmp_path):
     m = json.loads((out/'metrics.json').read_text())
     assert m['world_size'] == 2 and m['backend'] == 'gloo' and m['effective_bs'] == 64 and m['device'] == 'cpu'
     assert len(m['weights_digests']) == 2 and len(set(m['weights_digests'])) == 1      # identical weights on both ranks
-    from cifar_adv.train import weights_digest
+    from cifar_adv.distrib import weights_digest
     from cifar_adv.inference import Predictor
     assert weights_digest(Predictor.load(out).model) == m['weights_digests'][0]
     st = __import__('torch').load(out/'models'/'checkpoint.pth', weights_only=True)

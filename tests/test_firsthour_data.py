@@ -99,7 +99,7 @@ def test_n_train_larger_than_the_training_set_says_so(tmp_path, sample, capsys):
                  '--n_train', '500', '--no_report', '--device', 'cpu']) == 0
     err = capsys.readouterr().err.splitlines()
     assert err.count('note: n_train 500 is larger than the training set (200 images): using all 200') == 1, err
-    assert json.loads((out/'run.json').read_text())['n_train'] == 200 == json.loads((out/'metrics.json').read_text())['n_train']
+    assert json.loads((out/'run.json').read_text())['recipe']['n_train'] == 200 == json.loads((out/'metrics.json').read_text())['n_train']
 
 def test_get_dls_notes_a_too_large_n_train(sample, capsys):
     from cifar_adv.data import load_arrays, get_dls
@@ -120,10 +120,11 @@ def test_resume_line_agrees_with_metrics(tmp_path, sample, capsys):
     "The resume line counts the epochs done, as metrics.json's `resumed_at_epoch` does; metrics.json records the data's content key."
     from cifar_adv.cli import main
     from cifar_adv.data import load_arrays
+    from cifar_adv.core import Recipe, Machine
     from cifar_adv.train import fit_run
     out = tmp_path/'run'
     with pytest.raises(KeyboardInterrupt):
-        fit_run(out, arch='advnet_s', epochs=3, bs=100, data=sample, device='cpu', report=False, show_progress=False,
+        fit_run(out, Recipe(arch='advnet_s', epochs=3, bs=100), Machine(device='cpu'), data=sample, show_progress=False,
                 cbs=[StopAfterFirstEpoch()])
     capsys.readouterr()
     assert main(['fit', '--resume', str(out), '--device', 'cpu', '--no_report']) == 0

@@ -4,15 +4,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from fastai.callback.core import Callback
-from cifar_adv.train import fit_run, ema_decay, load_checkpoint, mixing_cbs
+from cifar_adv.core import Recipe
+from cifar_adv.train import fit_run
+from cifar_adv.callbacks import ema_decay, mixing_cbs
+from cifar_adv.checkpoint import load_checkpoint
 from cifar_adv.inference import Predictor, evaluate
 
-SETTINGS = dict(arch='advnet_s', epochs=3, bs=32, seed=1, ema=0.9, mixup=0.4, show_progress=False, report=False)
+RECIPE = Recipe(arch='advnet_s', epochs=3, bs=32, seed=1, ema=0.9, mixup=0.4)
 
 @pytest.fixture(scope='module')
 def ema_run(tmp_path_factory, sample):
     out = tmp_path_factory.mktemp('ema')/'run'
-    fit_run(out, data=sample, **SETTINGS)
+    fit_run(out, RECIPE, data=sample, show_progress=False)
     return out
 
 def test_ema_decay_warms_up():
@@ -50,9 +53,9 @@ class StopAfter(Callback):
 @pytest.mark.slow
 def test_stopped_then_resumed_is_the_uninterrupted_run(ema_run, sample, tmp_path):
     out = tmp_path/'stopped'
-    with pytest.raises(KeyboardInterrupt): fit_run(out, data=sample, cbs=[StopAfter(0)], **SETTINGS)
+    with pytest.raises(KeyboardInterrupt): fit_run(out, RECIPE, data=sample, cbs=[StopAfter(0)], show_progress=False)
     assert load_checkpoint(out)['epoch'] == 0 and not (out/'model.safetensors').exists()
-    m = fit_run(out, resume=True, show_progress=False, report=False)
+    m = fit_run(out, resume=True, show_progress=False)
     assert m['resumed_at_epoch'] == 1 and m['ema'] == 0.9
     assert (out/'metrics.csv').read_text() == (ema_run/'metrics.csv').read_text()
     a, b = load_file(out/'model.safetensors'), load_file(ema_run/'model.safetensors')
@@ -60,11 +63,14 @@ def test_stopped_then_resumed_is_the_uninterrupted_run(ema_run, sample, tmp_path
 
 @pytest.mark.slow
 def test_a_run_from_before_the_options_resumes_without_them(ema_run, sample, tmp_path):
-    "run.json files written before ema/mixup/cutmix existed lack the keys: they mean off."
+    "run.json files written before ema/mixup/cutmix existed (version 1: one flat dict) lack the keys: they mean off."
+    from dataclasses import asdict, replace
     out = tmp_path/'old'
-    with pytest.raises(KeyboardInterrupt): fit_run(out, data=sample, cbs=[StopAfter(0)], **{**SETTINGS, 'ema': 0.0, 'mixup': 0.0, 'epochs': 2})
-    cfg = json.loads((out/'run.json').read_text())
-    for k in ('ema', 'mixup', 'cutmix'): del cfg[k]
-    (out/'run.json').write_text(json.dumps(cfg))
-    m = fit_run(out, resume=True, show_progress=False, report=False)
+    r = replace(RECIPE, ema=0.0, mixup=0.0, epochs=2)
+    with pytest.raises(KeyboardInterrupt): fit_run(out, r, data=sample, cbs=[StopAfter(0)], show_progress=False)
+    run = json.loads((out/'run.json').read_text())
+    old = {k: v for k, v in asdict(r).items() if v is not None and k not in ('ema', 'mixup', 'cutmix', 'opt')}   # as version 1 wrote it
+    old.update(aug_probs={}, arch_kwargs={}, data=run['data'], skip_bad=False, command=run['command'], **run['machine'])
+    (out/'run.json').write_text(json.dumps(old))
+    m = fit_run(out, resume=True, show_progress=False)
     assert (m['ema'], m['mixup'], m['cutmix']) == (0.0, 0.0, 0.0) and 'ema' not in load_checkpoint(out)

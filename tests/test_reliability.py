@@ -213,7 +213,8 @@ def test_interrupted_write_keeps_the_old_file(tmp_path):
 def test_resumed_fit_labels_its_epochs(sample, tmp_path, capsys):
     "The skipped epochs of a resume take no time, which made fastprogress stop relabelling the bar: 'Epoch 6/9' all through epochs 8 and 9."
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner, RunLog
+    from cifar_adv.learner import get_learner
+    from cifar_adv.checkpoint import RunLog
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0)
     learn = get_learner(dls, 'advnet_s', path=tmp_path)
     learn.fit_one_cycle(9, 1e-3, start_epoch=7, cbs=RunLog(start_epoch=7))

@@ -163,7 +163,7 @@ def test_weight_decay_spares_batchnorm_and_biases(sample):
     "The recipe decays the conv and linear weights only: BatchNorm's scales and shifts and every bias are spared (fastai's `wd_bn_bias=False`)."
     from fastai.torch_core import norm_bias_params
     from cifar_adv.data import load_arrays, get_dls
-    from cifar_adv.train import get_learner
+    from cifar_adv.learner import get_learner
     learn = get_learner(get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu'), 'advnet_hr')
     learn.create_opt()
     spared = {id(p) for p in norm_bias_params(learn.model)}

@@ -51,9 +51,9 @@ def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
     assert list(rows[0])[:7] == ['trial', 'kind', 'status', 'epochs_run', 'accuracy', 'wall_time_s', 'stopped_early']
     for row in rows:                                # what the trial's own run directory says it trained with
         run = json.loads((out/'runs'/row['trial']/'run.json').read_text())
-        assert (float(row['lr']), float(row['wd']), row['act'], float(row['p_flip'])) == \
-               (run['lr'], run['wd'], run['arch_kwargs']['act'], run['aug_probs']['flip']), row
-        assert (run['arch'], run['epochs'], run['seed'], run['bs']) == ('advnet_s', 2, 0, 16)
+        rec = run['recipe']
+        assert (float(row['lr']), float(row['wd']), row['act'], float(row['p_flip'])) == (rec['lr'], rec['wd'], rec['act'], rec['p_flip']), row
+        assert (rec['arch'], rec['epochs'], rec['seed'], rec['bs']) == ('advnet_s', 2, 0, 16)
         epochs = read_csv(out/'runs'/row['trial']/'metrics.csv')
         assert row['status'] == 'done' and int(row['epochs_run']) == len(epochs)
         assert float(row['accuracy']) == float(epochs[-1]['accuracy']) and float(row['wall_time_s']) > 0
@@ -127,8 +127,8 @@ def test_optuna_search(tmp_path, sample):
     rows = read_csv(out/'trials.csv')
     assert [row['kind'] for row in rows] == ['baseline', 'search', 'search'] and (rows[0]['lr'], rows[0]['act']) == ('0.01', 'relu')
     for row in rows:
-        run = json.loads((out/'runs'/row['trial']/'run.json').read_text())
-        assert 1e-3 <= run['lr'] <= 3e-2 and (float(row['lr']), row['act']) == (run['lr'], run['arch_kwargs']['act'])
+        run = json.loads((out/'runs'/row['trial']/'run.json').read_text())['recipe']
+        assert 1e-3 <= run['lr'] <= 3e-2 and (float(row['lr']), row['act']) == (run['lr'], run['act'])
     assert len({row['lr'] for row in rows}) == 3 and 'Warning' not in r.stdout + r.stderr, r.stderr[-2000:]
     assert json.loads((out/'best.json').read_text())['complete']
 
