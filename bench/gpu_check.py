@@ -122,7 +122,8 @@ with step('env') as r:
     r.update(fastai=fastai.__version__, albumentations=albumentations.__version__)
 
 from cifar_adv.core import RECIPE
-from cifar_adv.data import load_arrays, get_dls
+from cifar_adv.data import load_arrays
+from cifar_adv.dls import get_dls
 from cifar_adv.models import create_model
 from cifar_adv.learner import get_learner, seed_run
 ARCH = a.arch or ('advnet_s' if SMOKE else RECIPE.arch)    # the default arch on a GPU; the smallest in the smoke test

@@ -33,7 +33,8 @@ import torch                                          # after the arguments: `--
 from fastai.data.core import TfmdDL
 from _timing import median_s, TrainStep
 from cifar_adv.augment import make_aug
-from cifar_adv.data import load_arrays, get_dls
+from cifar_adv.data import load_arrays
+from cifar_adv.dls import get_dls
 from cifar_adv.models import create_model
 from cifar_adv.train import fit_run
 

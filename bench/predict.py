@@ -17,7 +17,8 @@ a = add_common(ap, repeat=3, out='bench/results/predict.json').parse_args()
 
 import torch
 from cifar_adv.core import atomic_write_text
-from cifar_adv.inference import Predictor, export_onnx, labelled_files, predict_files
+from cifar_adv.inference import Predictor, labelled_files, predict_files
+from cifar_adv.export import export_onnx
 from cifar_adv.data import decode_files
 
 def best(f, n=a.repeat):

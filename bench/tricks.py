@@ -18,7 +18,8 @@ a = ap.parse_args()
 
 import torch                                       # after the arguments: `--help` and a bad option answer at once
 from cifar_adv.core import RECIPE, atomic_write_text
-from cifar_adv.data import load_arrays, get_dls
+from cifar_adv.data import load_arrays
+from cifar_adv.dls import get_dls
 from cifar_adv.learner import get_learner, seed_run
 from cifar_adv.callbacks import mixing_cbs
 

@@ -34,7 +34,8 @@ from albumentations.pytorch import ToTensorV2
 from torch import nn
 from cifar_adv.core import atomic_write_text
 from cifar_adv.augment import seed_aug
-from cifar_adv.data import load_arrays, get_dls, subset_idxs
+from cifar_adv.data import load_arrays
+from cifar_adv.dls import get_dls, subset_idxs
 from cifar_adv.models import create_model
 from cifar_adv.learner import get_learner
 from _timing import TrainStep

@@ -196,7 +196,7 @@ def save_weights(learn:Learner, out, arch:str, arch_kwargs:dict, arrs:ImageArray
     "Write `model.safetensors` and `model.json` for `learn`'s model into `out` (rank 0 only)."
     if rank_distrib(): return Path(out)/'model.safetensors'
     import cifar_adv
-    from cifar_adv.inference import write_safe
+    from cifar_adv.export import write_safe
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(learn.dls.vocab), mean=list(arrs.mean),
                 std=list(arrs.std), input_size=[3, arrs.train_x.shape[1], arrs.train_x.shape[2]], version=cifar_adv.__version__)
     return write_safe(learn.model, meta, out)

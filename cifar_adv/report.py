@@ -13,7 +13,8 @@ from torch import nn
 from matplotlib.figure import Figure      # figures of their own, not pyplot's: the user's backend and figures are left alone
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
 from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable, note
-from .data import load_arrays, get_dls, run_data
+from .data import load_arrays, run_data
+from .dls import get_dls
 
 # %% auto #0
 __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 'plot_curves', 'plot_confusion', 'plot_gallery',
@@ -67,7 +68,7 @@ def _check_run(rundir:Path):
 
 def load_run(rundir, device=None, data=None) -> tuple:
     "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) whose DataLoaders hold the run's validation images, and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
-    from cifar_adv.data import resolve_device
+    from cifar_adv.dls import resolve_device
     rundir = Path(rundir)
     _check_run(rundir)
     safe = (rundir/'model.safetensors').is_file()

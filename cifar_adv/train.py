@@ -11,7 +11,8 @@ from .core import (CifarAdvError, writable, check, one_line, plural, atomic_writ
                             run_record, upgrade_run)
 from fastai.vision.all import Learner
 from fastai.torch_core import rank_distrib, num_distrib
-from .data import load_arrays, get_dls, ImageArrays, subset_idxs, fit_bs, fit_n, resolve_device
+from .data import load_arrays, ImageArrays
+from .dls import get_dls, subset_idxs, fit_bs, fit_n, resolve_device
 from .models import create_model, n_params
 from .rf import receptive_field
 from .learner import bars_or_table, find_lr, get_learner, resolve_precision, seed_run, validate_fp32

@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
 def _resolved(data) -> Path:
     "The dataset root through the app's own lookup (`data`, else fastai's cache, else its download); a bad path stops the run in one line."
     from cifar_adv.core import CifarAdvError
-    from cifar_adv.data import resolve_data
+    from cifar_adv.source import resolve_data
     try: return resolve_data(data)
     except CifarAdvError as e: pytest.exit(f"test data: {e}", returncode=4)
     except Exception as e: pytest.exit(f"test data: {type(e).__name__}: {e}", returncode=4)     # e.g. a failed download

@@ -69,9 +69,9 @@ def test_one_default_preset_everywhere():
     import inspect
     from cifar_adv.augment import DEFAULT_AUG, AUG_PRESETS
     from cifar_adv.core import RECIPE
-    from cifar_adv import cli, data
+    from cifar_adv import cli, dls
     assert DEFAULT_AUG in AUG_PRESETS and RECIPE.aug == DEFAULT_AUG
-    for f in (data.get_dls, make_aug):
+    for f in (dls.get_dls, make_aug):
         sig = inspect.signature(getattr(f, '__wrapped__', f))
         assert sig.parameters['aug' if 'aug' in sig.parameters else 'preset'].default == DEFAULT_AUG, f.__name__
     for verb in (cli.fit, cli.lr_find): assert cli.verb_parser(verb, 'cifar-adv').get_default('aug') == DEFAULT_AUG, verb.__name__

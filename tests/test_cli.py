@@ -15,10 +15,11 @@ def test_the_recipe_is_declared_once():
     import inspect, dataclasses
     from fastcore.docments import docments
     from cifar_adv.core import RECIPE, DEFAULT_ARCH, Recipe, Machine
-    from cifar_adv.cli import fit, lr_find, tune, summary, verb_parser
+    from cifar_adv.cli import fit, lr_find, tune, verb_parser
+    from cifar_adv.verbs import summary
     from cifar_adv.train import fit_run
     from cifar_adv.tune import tune_run
-    from cifar_adv.data import get_dls
+    from cifar_adv.dls import get_dls
     from cifar_adv.models import create_model
     fields = dataclasses.fields(Recipe)
     names = {f.name for f in fields} | {f.metadata['flag'] for f in fields if 'flag' in f.metadata}
@@ -41,7 +42,8 @@ def test_the_recipe_is_declared_once():
 def test_learner_uses_the_recipes_optimiser(sample):
     import fastai.optimizer
     from cifar_adv.core import RECIPE
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner
     learn = get_learner(get_dls(load_arrays(sample), bs=32, num_workers=0, device='cpu'))
     assert RECIPE.opt == 'Adam' and learn.opt_func is fastai.optimizer.Adam
@@ -204,7 +206,8 @@ def test_refusal_leaves_no_run_directory(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['empty']
 
 def test_long_decode_shows_a_bar_on_stderr_only(sample, capfd):
-    from cifar_adv.data import decode_images, scan, resolve_data
+    from cifar_adv.data import decode_images, scan
+    from cifar_adv.source import resolve_data
     root = resolve_data(sample)
     files = [f for fs in scan(root)['train'].values() for f in fs]
     decode_images(root, files)                                         # short, and not at a terminal: silent

@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from cifar_adv.core import CifarAdvError
-from cifar_adv.data import resolve_data, load_arrays, load_rgb, get_dls, subset_idxs
+from cifar_adv.source import resolve_data
+from cifar_adv.data import load_arrays
+from cifar_adv.image import load_rgb
+from cifar_adv.dls import get_dls, subset_idxs
 
 def copy_sample(sample, dest):
     shutil.copytree(sample, dest)
@@ -40,7 +43,7 @@ def test_archive_matches_folder(sample, tmp_path, monkeypatch):
 
 def test_concurrent_extraction_uses_the_winners_copy(sample, tmp_path, monkeypatch):
     "Two runs starting together on the same archive: the one that finishes extracting second uses the first one's copy."
-    import cifar_adv.data as data
+    import cifar_adv.source as source
     monkeypatch.setenv('CIFAR_ADV_CACHE', str(tmp_path/'cache'))
     tgz = tmp_path/'s.tgz'
     with tarfile.open(tgz, 'w:gz') as tf: tf.add(sample, arcname='cifar10')
@@ -48,21 +51,21 @@ def test_concurrent_extraction_uses_the_winners_copy(sample, tmp_path, monkeypat
     def other_process_wins(src, dst):          # another process renames its copy into place just before this one
         shutil.copytree(src, dst)
         replace(src, dst)                      # raises: the destination is now a non-empty directory
-    monkeypatch.setattr(data.os, 'replace', other_process_wins)
-    root = data.extract_archive(tgz)
+    monkeypatch.setattr(source.os, 'replace', other_process_wins)
+    root = source.extract_archive(tgz)
     assert (root/'train').is_dir() and (root/'test').is_dir()
     assert [p.name for p in (tmp_path/'cache'/'extracted').iterdir()] == [root.parent.name]     # no temporary leftovers
 
 def test_extraction_that_cannot_be_renamed_fails_cleanly(sample, tmp_path, monkeypatch):
     "A rename that fails for any other reason (full disk, permissions) is a one-line error and leaves nothing behind."
     import errno
-    import cifar_adv.data as data
+    import cifar_adv.source as source
     monkeypatch.setenv('CIFAR_ADV_CACHE', str(tmp_path/'cache'))
     tgz = tmp_path/'s.tgz'
     with tarfile.open(tgz, 'w:gz') as tf: tf.add(sample, arcname='cifar10')
     def full_disk(src, dst): raise OSError(errno.ENOSPC, 'No space left on device')
-    monkeypatch.setattr(data.os, 'replace', full_disk)
-    with pytest.raises(CifarAdvError, match='cannot write the extracted dataset'): data.extract_archive(tgz)
+    monkeypatch.setattr(source.os, 'replace', full_disk)
+    with pytest.raises(CifarAdvError, match='cannot write the extracted dataset'): source.extract_archive(tgz)
     assert list((tmp_path/'cache'/'extracted').iterdir()) == []
 
 def test_env_var_used_when_no_path(sample, monkeypatch):
@@ -167,7 +170,7 @@ def test_lean_batches_equal_fastai_per_item_path(sample):
     import torch
     from fastai.data.core import TfmdDL
     from cifar_adv.augment import seed_rngs
-    from cifar_adv.data import ArrayDL
+    from cifar_adv.dls import ArrayDL
     dls = get_dls(load_arrays(sample), bs=32, aug='seed', device='cpu')
     lean = dls.train.new(shuffle=False, drop_last=False)
     plain = TfmdDL.new(dls.train, cls=TfmdDL, shuffle=False, drop_last=False)

@@ -51,7 +51,7 @@ def test_report_names_a_missing_run_before_the_device(tmp_path, capsys):
 
 def test_auto_is_fastais_default_device_and_fp32_on_cpu():
     from fastai.torch_core import default_device
-    from cifar_adv.data import resolve_device
+    from cifar_adv.dls import resolve_device
     from cifar_adv.learner import resolve_precision
     assert resolve_device('auto') == default_device() and resolve_device(None) == default_device()
     assert resolve_device('CPU') == torch.device('cpu')
@@ -62,7 +62,8 @@ def test_auto_is_fastais_default_device_and_fp32_on_cpu():
 def test_bf16_on_the_cpu_autocasts_the_convolutions_and_exports_fp32(sample, tmp_path):
     "`precision='bf16'` on the CPU: the convolutions run in bfloat16 while training, the weights stay fp32, and the exported learner predicts in fp32."
     from fastai.learner import load_learner
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner, CPUMixedPrecision, validate_fp32
     from cifar_adv.checkpoint import export_learner
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')
@@ -107,9 +108,9 @@ def test_a_bf16_run_records_its_final_weights_validated_in_fp32(sample, tmp_path
     assert 'accuracy_autocast' not in fp32 and 'valid_loss_autocast' not in fp32
 
 def test_default_workers_share_the_cores_beside_a_gpu(monkeypatch):
-    from cifar_adv.data import default_workers
+    from cifar_adv.dls import default_workers
     assert default_workers('cpu') == 0
-    monkeypatch.setattr('cifar_adv.data._cores', lambda: 16)
+    monkeypatch.setattr('cifar_adv.dls._cores', lambda: 16)
     assert default_workers(torch.device('cuda', 0)) == 8
     monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')
     assert default_workers(torch.device('cuda', 0)) == 4
@@ -129,7 +130,8 @@ def test_seed_run_leaves_cudnn_alone_unless_deterministic():
 @pytest.mark.slow
 def test_resume_state_takes_a_ddp_checkpoint_onto_the_runs_device(sample, tmp_path):
     "A checkpoint of a wrapped model (`module.` keys) and an optimizer state on another device resume onto the learner's device."
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner
     from cifar_adv.checkpoint import resume_state, rng_state, _opt_state, plain_state, _to
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu')

@@ -39,7 +39,8 @@ def test_atomic_path_never_puts_an_empty_file_in_place(tmp_path):
     atomic_write_text(tmp_path/'empty.csv', ''); assert (tmp_path/'empty.csv').read_text() == ''
 
 def test_one_process_is_not_distributed(sample, tmp_path):
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner
     from cifar_adv.distrib import distributed, broadcast, all_gather, rank0_first, init_distrib
     assert init_distrib('cpu') is None and broadcast(3) == 3 and all_gather(3) == [3] and rank0_first(lambda x: x + 1, 1) == 2

@@ -24,7 +24,7 @@ def machine(tmp_path, monkeypatch):
 
 def extracted_elsewhere(tgz:Path, there:Path) -> str:
     "The dataset path a run trained on another machine records: the same archive, under another name, path and time, extracted into that machine's cache, which is then gone."
-    from cifar_adv.data import extract_archive
+    from cifar_adv.source import extract_archive
     there.mkdir()
     copy = there/'cifar-10.tgz'
     shutil.copy(tgz, copy); os.utime(copy, (1e9, 1e9))
@@ -45,21 +45,21 @@ def run_trained_on(run:Path, data:str, **more) -> Path:
 def test_one_extraction_per_archive_content(machine, sample, monkeypatch):
     "The same archive under another name, path and time is extracted once; each archive file is hashed once, the hash kept in the cache."
     import hashlib
-    import cifar_adv.data as data
+    import cifar_adv.source as source
     tgz = make_tgz(sample, machine/'a'/'cifar10_sample.tgz')
     copy = machine/'b'/'renamed.tgz'; copy.parent.mkdir(); shutil.copy(tgz, copy); os.utime(copy, (1e9, 1e9))
-    a, b = data.extract_archive(tgz), data.extract_archive(copy)
+    a, b = source.extract_archive(tgz), source.extract_archive(copy)
     sha = hashlib.sha256(tgz.read_bytes()).hexdigest()
     assert a == b and [d.name for d in (machine/'cache'/'extracted').iterdir()] == [f'cifar10_sample-sha256-{sha[:16]}']
     assert sorted(f.read_text().strip() for f in (machine/'cache'/'archives').iterdir()) == [sha, sha]
     def no_hashing(*args): raise AssertionError('hashed the archive again')
-    monkeypatch.setattr(data.hashlib, 'sha256', no_hashing)
-    assert data.extract_archive(tgz) == a and data.archive_sha256(copy) == sha
+    monkeypatch.setattr(source.hashlib, 'sha256', no_hashing)
+    assert source.extract_archive(tgz) == a and source.archive_sha256(copy) == sha
 
 def test_evaluate_finds_the_runs_archive_in_this_cache(machine, sample, capsys):
     "`evaluate RUN`, no --data, offline: the run names a path on the machine that trained it; the same archive extracted here, under another name, is used, found by its content."
     from cifar_adv.cli import main
-    from cifar_adv.data import extract_archive
+    from cifar_adv.source import extract_archive
     tgz = make_tgz(sample, machine/'downloads'/'cifar10_sample.tgz')
     trained_on = extracted_elsewhere(tgz, machine/'there')
     here = extract_archive(tgz)
@@ -102,7 +102,8 @@ def test_n_train_larger_than_the_training_set_says_so(tmp_path, sample, capsys):
     assert json.loads((out/'run.json').read_text())['recipe']['n_train'] == 200 == json.loads((out/'metrics.json').read_text())['n_train']
 
 def test_get_dls_notes_a_too_large_n_train(sample, capsys):
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     arrs = load_arrays(sample)
     capsys.readouterr()
     assert len(get_dls(arrs, bs=32, n_train=500, num_workers=0, device='cpu').train_ds) == 200

@@ -30,7 +30,8 @@ def test_int8_agrees_with_float32(exported, images):
 @pytest.mark.slow
 def test_int8_metadata_size_and_graph(exported, sample):
     import onnx
-    from cifar_adv.inference import Predictor, META_KEYS, INT8_SETTINGS
+    from cifar_adv.inference import Predictor, META_KEYS
+    from cifar_adv.export import INT8_SETTINGS
     q = Predictor.load(exported/'model.int8.onnx')
     assert q.meta == {k: v for k, v in json.loads((RUN/'model.json').read_text()).items() if k in META_KEYS}
     assert q.int8 == dict(INT8_SETTINGS, n_calib=200, seed=0, split='train', data=str(sample))

