@@ -14,8 +14,8 @@ from .core import CifarAdvError, check, one_line, note
 from .image import read_image, check_resize
 
 # %% auto #0
-__all__ = ['PICKLE_WARNING', 'META_KEYS', 'INT8_KEY', 'read_meta', 'Predictor', 'expand_paths', 'predict_files', 'labelled_files',
-           'check_classes', 'class_metrics', 'evaluate']
+__all__ = ['PICKLE_WARNING', 'META_KEYS', 'INT8_KEY', 'read_meta', 'TorchBackend', 'OnnxBackend', 'Predictor', 'expand_paths',
+           'predict_files', 'labelled_files', 'check_classes', 'confusion', 'class_metrics', 'evaluate']
 
 # %% ../nbs/07_inference.ipynb #931551b5
 PICKLE_WARNING = "{} is a pickle: loading it can run arbitrary code, so only load files you trust (model.safetensors is the safe format)"
@@ -39,44 +39,68 @@ def read_meta(path) -> dict:
     return meta
 
 # %% ../nbs/07_inference.ipynb #4aacc2b6
-class Predictor:
-    "Classify images with a trained Net: `Predictor.load(path)` then `predict(images)`."
-    def __init__(self, model, meta:dict, source=None, fmt:str='torch'):
-        self.model, self.meta, self.source, self.format = model, meta, source, fmt
-        self.classes = [str(c) for c in meta['classes']]
-        self.size = int(meta['input_size'][-1])
-        self.mean = np.array(meta['mean'], np.float32).reshape(1, 3, 1, 1)
-        self.std = np.array(meta['std'], np.float32).reshape(1, 3, 1, 1)
-        self._fast, self.device = None, 'cpu'
-        self.resize = 'squash'      # how a non-square image is made square: squash or crop (`read_image`; `load` sets it)
-        if fmt == 'torch': self.model = model.eval()
+class TorchBackend:
+    "A PyTorch model on a device, run with BatchNorm folded into the convolutions (`torch.fx`) in `channels_last`."
+    format, int8 = 'torch', None
+    def __init__(self, model): self.model, self.device, self._fast = model.eval(), 'cpu', None
 
-    def to(self, device=None) -> Predictor:
-        "Run on `device`: `auto` (a GPU if there is one, else Apple's MPS, else the CPU, as fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; ONNX models run on the CPU (onnxruntime's CPU provider)."
-        d = 'auto' if device is None else str(device).strip().lower()
-        if self.format != 'torch':                         # onnxruntime: no torch import, so an ONNX model starts fast
-            check(d in ('auto', 'cpu'), f"--device {device}: {self.format} models run on the CPU here (onnxruntime's CPU provider)")
-            self.device = 'cpu'
-            return self
+    def to(self, device:str) -> TorchBackend:
+        "Move to `device`: auto (a GPU if there is one, else Apple's MPS, else the CPU), cpu, cuda, cuda:N or mps."
         import torch
+        d = device
         if d == 'auto': d = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
         if d == 'cpu': dev = torch.device('cpu')
         else:
             from cifar_adv.dls import resolve_device  # fastai's import, only when a GPU is asked for
             dev = resolve_device(d)
-        self.model, self._fast = self.model.to(dev), None
-        self.device = dev
+        self.model, self._fast, self.device = self.model.to(dev), None, dev
         return self
 
-    def _runner(self):
-        "The network as it runs here: BatchNorm folded into the convolutions (`torch.fx`), in `channels_last`."
+    def logits(self, x:np.ndarray) -> np.ndarray:
+        "The network's outputs for the preprocessed batch `x`."
+        import torch
         if self._fast is None:
-            import torch
             from torch.fx.experimental.optimization import fuse
             try: self._fast = fuse(self.model.eval(), inplace=False)
             except Exception: self._fast = self.model.eval()        # a net fx cannot trace runs unfused
             self._fast = self._fast.to(memory_format=torch.channels_last)
-        return self._fast
+        with torch.inference_mode():
+            x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
+            return self._fast(x).float().cpu().numpy()
+
+class OnnxBackend:
+    "An ONNX model in an ONNX Runtime session on the CPU (no torch import, so it starts fast); `int8`: its quantization settings, None for float32."
+    def __init__(self, sess, int8:dict|None=None):
+        self.model, self.int8, self.device = sess, int8, 'cpu'
+        self.format = 'onnx' if int8 is None else 'onnx-int8'
+
+    def to(self, device:str) -> OnnxBackend:
+        check(device in ('auto', 'cpu'), f"--device {device}: {self.format} models run on the CPU here (onnxruntime's CPU provider)")
+        return self
+
+    def logits(self, x:np.ndarray) -> np.ndarray:
+        "The network's outputs for the preprocessed batch `x`."
+        return self.model.run(None, {self.model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
+
+class Predictor:
+    "Classify images with a trained Net: `Predictor.load(path)` then `predict(images)`; the network runs in a backend (`TorchBackend`, `OnnxBackend`) whose one job is `logits`."
+    def __init__(self, backend, meta:dict, source=None):
+        self.backend, self.meta, self.source = backend, meta, source
+        self.classes = [str(c) for c in meta['classes']]
+        self.size = int(meta['input_size'][-1])
+        self.mean = np.array(meta['mean'], np.float32).reshape(1, 3, 1, 1)
+        self.std = np.array(meta['std'], np.float32).reshape(1, 3, 1, 1)
+        self.resize = 'squash'      # how a non-square image is made square: squash or crop (`read_image`; `load` sets it)
+
+    model = property(lambda self: self.backend.model, doc="The network: an `nn.Module`, or an ONNX Runtime session.")
+    format = property(lambda self: self.backend.format, doc="torch, onnx or onnx-int8.")
+    device = property(lambda self: self.backend.device, doc="Where the network runs.")
+    int8 = property(lambda self: self.backend.int8, doc="An int8 ONNX model's quantization and calibration settings (else None).")
+
+    def to(self, device=None) -> Predictor:
+        "Run on `device`: `auto` (a GPU if there is one, else Apple's MPS, else the CPU, as fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; ONNX models run on the CPU (onnxruntime's CPU provider)."
+        self.backend.to('auto' if device is None else str(device).strip().lower())
+        return self
 
     def __repr__(self): return f"Predictor({self.meta['arch']}, {len(self.classes)} classes, {self.format} from {self.source})"
 
@@ -93,7 +117,7 @@ class Predictor:
         model = create_model(meta['arch'], n_out=len(meta['classes']), **meta['arch_kwargs'])
         try: load_weights(model, sd)     # today's layer names or an older run's numbered ones
         except RuntimeError as e: raise CifarAdvError(f"{path} does not fit arch {meta['arch']}: {one_line(e)}") from None
-        return cls(model, meta, path, 'torch')
+        return cls(TorchBackend(model), meta, path)
 
     @classmethod
     def from_pkl(cls, path, warn:bool=True) -> Predictor:
@@ -114,7 +138,7 @@ class Predictor:
         mean, std = (norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist())
         meta = dict(arch=getattr(learn, 'arch', None), arch_kwargs=getattr(learn, 'arch_kwargs', {}),
                     classes=list(learn.dls.vocab), mean=mean, std=std, input_size=[3, 32, 32], version=cifar_adv.__version__)
-        return cls(learn.model.cpu(), meta, path, 'torch')
+        return cls(TorchBackend(learn.model.cpu()), meta, path)
 
     @classmethod
     def from_onnx(cls, path) -> Predictor:
@@ -126,9 +150,8 @@ class Predictor:
         except Exception as e: raise CifarAdvError(f"{path} is not a valid ONNX model: {one_line(e)}") from None
         props = sess.get_modelmeta().custom_metadata_map
         check('cifar_adv' in props, f"{path} has no cifar_adv metadata: not exported by cifar-adv")
-        pred = cls(sess, json.loads(props['cifar_adv']), path, 'onnx-int8' if INT8_KEY in props else 'onnx')
-        pred.int8 = json.loads(props[INT8_KEY]) if INT8_KEY in props else None    # the quantization and calibration settings
-        return pred
+        int8 = json.loads(props[INT8_KEY]) if INT8_KEY in props else None    # the quantization and calibration settings
+        return cls(OnnxBackend(sess, int8), json.loads(props['cifar_adv']), path)
 
     @classmethod
     def load(cls,
@@ -168,13 +191,8 @@ class Predictor:
         return ((x.transpose(0, 3, 1, 2).astype(np.float32) / 255) - self.mean) / self.std
 
     def logits(self, x:np.ndarray) -> np.ndarray:
-        "The network's outputs for a preprocessed batch `x`."
-        if self.format.startswith('onnx'):
-            return self.model.run(None, {self.model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
-        import torch
-        with torch.inference_mode():
-            x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
-            return self._runner()(x).float().cpu().numpy()
+        "The network's outputs for a preprocessed batch `x` (`preprocess`): the backend's."
+        return self.backend.logits(x)
 
     def predict_proba(self,
                       images,           # what `preprocess` takes
@@ -261,6 +279,10 @@ def check_classes(data_classes, model_classes):
         raise CifarAdvError(f"the dataset's classes differ from the model's: only in data: {sorted(a - b) or '-'}; "
                             f"only in model: {sorted(b - a) or '-'}")
 
+def confusion(targets:np.ndarray, preds:np.ndarray, n:int) -> np.ndarray:
+    "The `n` x `n` confusion matrix (rows: actual, columns: predicted) of integer `targets` and `preds`: what `evaluate` and the report count."
+    return np.bincount(np.asarray(targets) * n + np.asarray(preds), minlength=n * n).reshape(n, n)
+
 def class_metrics(cm:np.ndarray) -> dict:
     "Precision, recall (the per-class accuracy), F1 and support per class, from a confusion matrix (rows: actual)."
     cm = np.asarray(cm)
@@ -279,11 +301,10 @@ def evaluate(pred:Predictor, data, bs:int=64, tta:bool=False) -> dict:
     y = np.array([pred.classes.index(classes[i]) for i in ys])
     x = decode_files(root, files, pred.size)
     p = pred.predict_proba(x, bs=bs, tta=tta).argmax(1)
-    n = len(pred.classes)
-    cm = np.bincount(y * n + p, minlength=n * n).reshape(n, n)
+    cm = confusion(y, p, len(pred.classes))
     m = class_metrics(cm)
     per = {c: dict(precision=float(m['precision'][i]), recall=float(m['recall'][i]), f1=float(m['f1'][i]),
                    support=int(m['support'][i])) for i, c in enumerate(pred.classes)}
     return dict(model=str(pred.source), format=pred.format, arch=pred.meta['arch'], data=str(root), n_images=len(y),
-                accuracy=float((p == y).mean()), tta=tta, per_class=per, confusion_matrix=cm.tolist(),
+                accuracy=float(np.trace(cm) / max(1, cm.sum())), tta=tta, per_class=per, confusion_matrix=cm.tolist(),
                 time_s=round(time.time() - t0, 2))

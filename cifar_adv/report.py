@@ -97,9 +97,9 @@ class RunInterpretation(ClassificationInterpretation):
 
     def confusion_matrix(self):
         "Confusion matrix (rows actual, columns predicted), from the stored predictions."
+        from cifar_adv.inference import confusion
         d, t = flatten_check(self.decoded, self.targs)
-        n = len(self.vocab)
-        return np.bincount(t.numpy() * n + d.numpy(), minlength=n * n).reshape(n, n)
+        return confusion(t.numpy(), d.numpy(), len(self.vocab))
 
     def per_class(self) -> pd.DataFrame:
         "Precision, recall (the per-class accuracy), F1 and support for each class."
