@@ -27,6 +27,7 @@ def mean_fill(mean) -> tuple:
     "A 0-1 per-channel `mean` as the uint8 fill colour Albumentations needs."
     return tuple(int(round(255 * float(m))) for m in mean)
 
+# %% ../nbs/01_augment.ipynb #4700b7bc
 def seed_aug(mean, crop:float=1.0, flip:float=0.5, affine:float=0.5, dropout:float=0.5,
              pad:int=4, hole:int=16, size:int=32, seed:int|None=None) -> albu.Compose:
     "The seeds' recipe as an Albumentations 2.x `Compose`; each probability 0 switches that piece off."
@@ -47,6 +48,7 @@ def seed_aug(mean, crop:float=1.0, flip:float=0.5, affine:float=0.5, dropout:flo
     seed_rngs(aug, seed)
     return aug
 
+# %% ../nbs/01_augment.ipynb #78819d1c
 def make_aug(preset:str=DEFAULT_AUG,        # a name in `AUG_PRESETS`: seed, flip-crop or none
              mean=(0.5, 0.5, 0.5),         # the dataset's per-channel mean (0-1 units): the colour of the dropout hole
              seed:int|None=None,           # seed of the transforms' random generators (None: fresh entropy)
@@ -65,16 +67,19 @@ def _nodes(aug) -> list:
     "`aug` and every transform inside it, parents first."
     return [aug] + [n for t in getattr(aug, 'transforms', []) for n in _nodes(t)]
 
+# %% ../nbs/01_augment.ipynb #164947fe
 def seed_rngs(aug, seed:int|None=None):
     "Give every transform in `aug` its own random generators, derived from `seed` (fresh entropy if `None`)."
     nodes = _nodes(aug)
     for n, ss in zip(nodes, np.random.SeedSequence(seed).spawn(len(nodes))): n.set_random_seed(int(ss.generate_state(1)[0]))
 
+# %% ../nbs/01_augment.ipynb #d8c84963
 def rng_states(aug) -> list:
     "The random state of every transform in `aug` (JSON-friendly)."
     import json
     return [[n.py_random.getstate(), json.dumps(n.random_generator.bit_generator.state)] for n in _nodes(aug)]
 
+# %% ../nbs/01_augment.ipynb #d58a4f61
 def set_rng_states(aug, states:list):
     "Restore `rng_states(aug)`."
     import json

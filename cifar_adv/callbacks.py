@@ -21,6 +21,7 @@ def ema_decay(decay:float, n:int) -> float:
     "The decay of the `n`-th update of a weight average: `decay`, warmed up as `(1+n)/(10+n)` (timm's `ModelEma` warm-up)."
     return min(decay, (1 + n) / (10 + n))
 
+# %% ../nbs/05d_callbacks.ipynb #3725f177
 class WeightEMA(Callback):
     "An exponential moving average of the weights and BatchNorm statistics (torch's `AveragedModel`): updated after each step, validated each epoch, the final model at the end."
     order = 66                                     # its `after_epoch` runs after `SaveBest` and `RunLog`, which see the average
@@ -49,11 +50,13 @@ class WeightEMA(Callback):
         unwrap(self.learn.model).load_state_dict(self.ema.module.state_dict())   # the run's model is the average from here on
     def state_dict(self) -> dict: return self.ema.state_dict()
 
+# %% ../nbs/05d_callbacks.ipynb #8bfde0df
 def training_model(learn:Learner):
     "The model being trained: `learn.model`, except while `WeightEMA` has the average in its place for validation."
     ema = getattr(learn, 'weight_ema', None)
     return ema.raw if ema is not None and ema.raw is not None else learn.model
 
+# %% ../nbs/05d_callbacks.ipynb #da811b91
 def mixing_cbs(ema:float=0.0, mixup:float=0.0, cutmix:float=0.0, ema_state:dict|None=None) -> list:
     "The callbacks of the recipe's `ema`, `mixup` and `cutmix` options (nothing for 0)."
     return ([WeightEMA(ema, ema_state)] if ema else []) + ([MixUp(mixup)] if mixup else []) + ([CutMix(cutmix)] if cutmix else [])

@@ -29,6 +29,7 @@ def save_checkpoint(learn:Learner, dest) -> Path:
     with atomic_path(dest) as tmp: save_model(tmp, learn.model, learn.opt, with_opt=False)
     return Path(dest)
 
+# %% ../nbs/05c_checkpoint.ipynb #9098a283
 class SaveBest(SaveModelCallback):
     "Save the weights with the best `monitor` to `models/{fname}.pth`; keep the final weights at the end."
     def __init__(self, monitor='accuracy', fname='best', start_epoch:int=0, best:float|None=None):
@@ -47,11 +48,13 @@ class SaveBest(SaveModelCallback):
         if self.new_best: self._save(self.fname)
     def after_fit(self, **kwargs): pass
 
+# %% ../nbs/05c_checkpoint.ipynb #9a87b2dd
 def rss_mb() -> float|None:
     "This process's resident memory in MB (Linux `/proc`; None elsewhere)."
     try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
     except (OSError, ValueError, IndexError): return None
 
+# %% ../nbs/05c_checkpoint.ipynb #7f8843ae
 def peak_rss_mb() -> float:
     "Peak resident memory of this process so far, in MB."
     import resource
@@ -63,9 +66,11 @@ def _train_dl(learn):
     dl = learn.dls.train
     return dl.dl if hasattr(dl, 'dl') and hasattr(dl, 'world_size') else dl
 
+# %% ../nbs/05c_checkpoint.ipynb #22f2bf69
 def _aug_of(learn):
     return next((t.aug for t in _train_dl(learn).after_item.fs if isinstance(t, AlbumentationsTransform)), None)
 
+# %% ../nbs/05c_checkpoint.ipynb #eee3b5e4
 def rng_state(learn:Learner) -> dict:
     "Every random state that feeds training, in a form `torch.load(weights_only=True)` accepts."
     import random, numpy as np
@@ -77,6 +82,7 @@ def rng_state(learn:Learner) -> dict:
     if aug is not None: st['aug'] = rng_states(aug)
     return st
 
+# %% ../nbs/05c_checkpoint.ipynb #c82828a1
 def set_rng_state(learn:Learner, st:dict, aug:bool=True):
     "Restore what `rng_state` saved (the augmentation's generators too, if `aug`)."
     import random, numpy as np
@@ -101,13 +107,16 @@ def _plain(o):
     if isinstance(o, np.generic): return o.item()
     return o
 
+# %% ../nbs/05c_checkpoint.ipynb #3c90263e
 def _opt_state(opt) -> dict: return _plain(opt.state_dict())
 
+# %% ../nbs/05c_checkpoint.ipynb #f754f733
 def _scaler(learn):
     "fastai's fp16 `GradScaler` while it scales the loss (fp16 mixed precision on CUDA), else None."
     sc = getattr(learn, 'scaler', None)
     return sc if sc is not None and sc.is_enabled() else None
 
+# %% ../nbs/05c_checkpoint.ipynb #9af800ad
 class RunLog(Callback):
     "After each epoch: `models/checkpoint.pth` (everything needed to resume), `metrics.csv` and `timings.csv`, all atomic, written by rank 0."
     order = 65                                     # after the Recorder has the epoch's numbers
@@ -151,6 +160,7 @@ class RunLog(Callback):
                           ''.join(f'{r[0]},{r[1]!r},{r[2]!r},{r[3]!r}\n' for r in self.rows))
         atomic_write_text(path/'timings.csv', 'epoch,seconds,rss_mb\n' + ''.join(f'{e},{s},{m}\n' for e, s, m in self.times))
 
+# %% ../nbs/05c_checkpoint.ipynb #82722166
 def load_checkpoint(out, map_location='cpu') -> dict:
     "The state `RunLog` saved in `out/models/checkpoint.pth` (no pickled code: `weights_only=True`), its tensors on `map_location`."
     f = Path(out)/'models'/'checkpoint.pth'
@@ -158,6 +168,7 @@ def load_checkpoint(out, map_location='cpu') -> dict:
     try: return torch.load(f, map_location=map_location, weights_only=True)
     except Exception as e: raise CifarAdvError(f"cannot read {f}: {one_line(e)}") from None
 
+# %% ../nbs/05c_checkpoint.ipynb #9f8afa1b
 def _to(o, device):
     "`o` with every tensor inside (dicts, lists, tuples) on `device`."
     if isinstance(o, torch.Tensor): return o.to(device)
@@ -165,10 +176,12 @@ def _to(o, device):
     if isinstance(o, (list, tuple)): return type(o)(_to(v, device) for v in o)
     return o
 
+# %% ../nbs/05c_checkpoint.ipynb #e801a669
 def plain_state(sd:dict) -> dict:
     "A model's state dict without the `module.` prefix that `DistributedDataParallel` adds (checkpoints hold the unwrapped model's)."
     return {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in sd.items()}
 
+# %% ../nbs/05c_checkpoint.ipynb #2d3b95fc
 def resume_state(learn:Learner, st:dict):
     "Put a checkpoint's model, optimizer and random states back into `learn`, on the device of `learn.dls`, whichever device wrote it."
     from fastai.torch_core import default_device
@@ -181,7 +194,6 @@ def resume_state(learn:Learner, st:dict):
     rngs, r = st.get('rng_ranks'), rank_distrib()
     if rngs and r < len(rngs): set_rng_state(learn, rngs[r])
     else: set_rng_state(learn, st['rng'], aug=r == 0)     # more processes than wrote it: a new rank keeps its own augmentation
-
 
 # %% ../nbs/05c_checkpoint.ipynb #53bf72cc
 def export_learner(learn:Learner, fname='export.pkl') -> Path:

@@ -28,6 +28,7 @@ def _flag_type(t):
     args = [a for a in get_args(t) if a is not type(None)] or [t]
     return str if str in args else args[0]
 
+# %% ../nbs/06a_cli.ipynb #4c0542c6
 def _add_flag(p:argparse.ArgumentParser, name:str, help:str, anno, default, aliases=()):
     "Add `--name` (and `--alias`es) to `p` as fastcore's `anno_parser` would: a bool is a switch, a parameter without default positional."
     param = anno if isinstance(anno, Param) else Param(help, anno)
@@ -36,6 +37,7 @@ def _add_flag(p:argparse.ArgumentParser, name:str, help:str, anno, default, alia
     if param.negated: kw['dest'] = name
     p.add_argument(f"{param.pre}{'no-' + name if param.negated else name}", *(f'--{a}' for a in aliases), **kw)
 
+# %% ../nbs/06a_cli.ipynb #a76ab5ac
 def add_settings(p:argparse.ArgumentParser, # the parser
                  classes=(Recipe, Machine),   # the dataclasses whose fields become flags
                  unused=(),                   # fields left out
@@ -50,6 +52,7 @@ def add_settings(p:argparse.ArgumentParser, # the parser
                           [f.metadata['flag']] if 'flag' in f.metadata else [])
     return p
 
+# %% ../nbs/06a_cli.ipynb #973bc199
 def verb_parser(func, prog:str) -> argparse.ArgumentParser:
     "The parser of a verb: a flag per field of each dataclass in `func.settings` (`add_settings`, but those in `func.unused`, with `func.defaults`), then one per parameter of `func` (as `anno_parser`)."
     p = argparse.ArgumentParser(description=func.__doc__, prog=prog, formatter_class=_HelpFormatter)
@@ -58,6 +61,7 @@ def verb_parser(func, prog:str) -> argparse.ArgumentParser:
         if not k.startswith('_') and v.kind != v.kind.VAR_KEYWORD: _add_flag(p, k, v.docment, v.anno, v.default)
     return p
 
+# %% ../nbs/06a_cli.ipynb #9d27bee9
 def _default_out(arch:str, verb:str='') -> Path:
     return Path('runs')/f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}{verb}"
 
@@ -89,6 +93,7 @@ def fit(data:str=None,          # dataset folder or .tgz (default: $CIFAR_ADV_DA
 
 fit.settings = (Recipe, Machine)
 
+# %% ../nbs/06a_cli.ipynb #696eb264
 def _without_nproc(argv:list) -> list:
     "`argv` without its `--nproc N` (or `--nproc=N`)."
     out, skip = [], False
@@ -98,6 +103,7 @@ def _without_nproc(argv:list) -> list:
         elif not a.startswith('--nproc='): out.append(a)
     return out
 
+# %% ../nbs/06a_cli.ipynb #59008fe9
 def _torchrun(nproc:int, machine:Machine, argv:list) -> int:
     "Run this `fit`, the user's own arguments but `--nproc`, in `nproc` processes under `torchrun --standalone` on this machine; its exit status."
     import subprocess
@@ -115,6 +121,7 @@ def _torchrun(nproc:int, machine:Machine, argv:list) -> int:
     print('starting: ' + ' '.join(cmd[2:]), file=sys.stderr)
     return subprocess.call(cmd)
 
+# %% ../nbs/06a_cli.ipynb #6b656c2d
 def _fit_guarded(out:Path, go, report:bool=True, device:str='auto') -> int:
     "Run a fit (on Ctrl-C say how to resume it), then, in rank 0, its report and a summary."
     try: m = go()
@@ -216,16 +223,19 @@ def _usage() -> str:
     lines += ["", "`cifar-adv VERB --help` shows a verb's options."]
     return "\n".join(lines)
 
+# %% ../nbs/06a_cli.ipynb #da167017
 class _Console(logging.Handler):
     "The library's notes (the `cifar_adv` logger), printed as they are on the stderr of the moment."
     def emit(self, record): sys.stderr.write(record.getMessage() + '\n'); sys.stderr.flush()
 
+# %% ../nbs/06a_cli.ipynb #ac7906dc
 def _console():
     "The CLI's console for the library's notes: `_Console` on the `cifar_adv` logger (once), and Albumentations' network check off."
     lg = logging.getLogger('cifar_adv')
     if not any(isinstance(h, _Console) for h in lg.handlers): lg.addHandler(_Console()); lg.propagate = False
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')      # an application's choice, for its own process and its children (torchrun, Ray)
 
+# %% ../nbs/06a_cli.ipynb #d81eed8d
 def main(argv:list|None=None) -> int:
     "Entry point of the `cifar-adv` command."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -260,6 +270,7 @@ def main(argv:list|None=None) -> int:
         if debug: traceback.print_exc()
         return _fail(f"{type(e).__name__}: {one_line(e)} (run with --debug for the traceback)", 1)
 
+# %% ../nbs/06a_cli.ipynb #5f0ff1bf
 def cli():
     "Console-script wrapper: exit with `main`'s status."
     sys.exit(main())

@@ -19,6 +19,7 @@ class CifarAdvError(Exception):
     "A problem with the user's input: reported as one line, exit status 2."
     exit_code = 2
 
+# %% ../nbs/00_core.ipynb #40b2633e
 class RunFailed(CifarAdvError):
     "A failure while running (training diverged, a write failed): reported as one line, exit status 1."
     exit_code = 1
@@ -35,6 +36,7 @@ def one_line(e) -> str:
     if len(lines) > 1 and lines[0].startswith('Exception occured in `'): lines = lines[1:]   # fastai's callback wrapper
     return lines[0].rstrip(':') if lines else type(e).__name__
 
+# %% ../nbs/00_core.ipynb #ab5f61a3
 def plural(n:int, word:str) -> str:
     "`n` and `word`, plural unless `n` is 1: '1 epoch', '60 epochs', '50,000 images'."
     return f"{n:,} {word}{'' if n == 1 else 's'}"
@@ -74,6 +76,7 @@ def atomic_write_text(path, text:str):
     "Write `text` to `path` atomically."
     with atomic_path(path, allow_empty=True) as tmp: Path(tmp).write_text(text)
 
+# %% ../nbs/00_core.ipynb #26710f59
 def file_sha256(path) -> str:
     "The sha256 of the file at `path`, read in 1 MiB blocks (a dataset archive, a run's weights)."
     h = hashlib.sha256()
@@ -190,6 +193,7 @@ def settings_of(cls, d:dict) -> dict:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in d.items() if k in names}
 
+# %% ../nbs/00_core.ipynb #76ec0da7
 def recipe_args(cfg:Recipe) -> list:
     "`cfg` written back as `cifar-adv fit` arguments: a flag for each field that differs from the default recipe's."
     args = []
@@ -212,6 +216,7 @@ def run_record(recipe:Recipe,           # the recipe, as trained (an `lr='find'`
     return dict(schema=RUN_SCHEMA, recipe=asdict(recipe), machine=asdict(machine), data=data, skip_bad=skip_bad, lr_find=lr_find,
                 command=command)
 
+# %% ../nbs/00_core.ipynb #63655334
 def upgrade_run(d:dict) -> dict:
     "The run a `run.json` of any version describes, as `run_record`'s arguments: the recipe and the machine as objects, checked."
     v = d.get('schema', 1)

@@ -30,6 +30,7 @@ def _list_split(d:Path) -> dict:
         files[c] = fs
     return files
 
+# %% ../nbs/02_data.ipynb #523de8bf
 def scan(root:Path) -> dict:
     "`{split: {class: [relative paths]}}` for `train` and `test`, after checking the classes agree."
     root = Path(root)
@@ -52,6 +53,7 @@ def _decode_chunk(args):
         except CifarAdvError as e: bad.append((i, str(e)))
     return (np.stack(out) if out else np.zeros((0, size, size, 3), np.uint8)), bad, notes
 
+# %% ../nbs/02_data.ipynb #c5c2ac4f
 def decode_images(root:Path, files:list, size:int=32, n_workers:int|None=None, progress:bool|None=None) -> tuple:
     "Decode `files` (relative to `root`), in parallel for large sets: `(x, bad, notes)`; `x` holds the readable images, `bad` and `notes` are `[(file, message)]`."
     n_workers = os.cpu_count() if n_workers is None else n_workers
@@ -73,10 +75,12 @@ def decode_images(root:Path, files:list, size:int=32, n_workers:int|None=None, p
     notes = [(files[k*step + i], m) for k, r in enumerate(res) for i, m in r[2]]
     return np.concatenate([r[0] for r in res]), bad, notes
 
+# %% ../nbs/02_data.ipynb #af078164
 def _bad_error(bad:list, hint:str='') -> CifarAdvError:
     more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ''
     return CifarAdvError(f"{bad[0][1]}{more}{hint}")
 
+# %% ../nbs/02_data.ipynb #4e1e2ca6
 def decode_files(root:Path, files:list, size:int=32, n_workers:int|None=None) -> np.ndarray:
     "Decode `files` (relative to `root`) into one uint8 array; an unreadable file is an error that names it."
     x, bad, _ = decode_images(root, files, size, n_workers)
@@ -105,15 +109,18 @@ def _fingerprint(root:Path, files:dict, size:int) -> str:
                 h.update(f'{f}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/02_data.ipynb #7f49a2ed
 def _cache_for(root:Path) -> Path:
     "Where the decoded arrays of `root` live: `root/.cifar_adv` when `root` is writable, else under `cache_dir()`."
     if writable(root): return root/'.cifar_adv'
     return cache_dir()/'arrays'/hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
 
+# %% ../nbs/02_data.ipynb #61f98039
 def _frozen(root:Path) -> bool:
     "`root` is an archive extracted into the cache, which never changes: its cached arrays are trusted without rescanning its files."
     return (cache_dir()/'extracted').resolve() in Path(root).resolve().parents
 
+# %% ../nbs/02_data.ipynb #486c5e91
 ARRAY_KEYS = ('train_x', 'train_y', 'valid_x', 'valid_y')
 
 def data_digest(classes:list, # the class names, in label order
@@ -160,6 +167,7 @@ def _report(skipped:list, converted:list, skip_bad:bool):
     if skipped: note(f"skipped {len(skipped)} unreadable image(s), first: {skipped[0][1]}")
     if converted: note(f"note: {len(converted)} image(s) converted to RGB of the dataset's size, first: {converted[0][0]}: {converted[0][1]}")
 
+# %% ../nbs/02_data.ipynb #8770c014
 def _meta_digest(root:Path, meta_f:Path, meta:dict, arrs:dict|None=None) -> str:
     "The content key in `meta`, the meta file `meta_f` of `root`'s arrays; arrays cached before it existed get it once, from `arrs` or the cached files, and keep it."
     if meta.get('digest'): return meta['digest']
@@ -169,6 +177,7 @@ def _meta_digest(root:Path, meta_f:Path, meta:dict, arrs:dict|None=None) -> str:
         atomic_write_text(meta_f, json.dumps(dict(meta, digest=d, root=str(Path(root).resolve()))))
     return d
 
+# %% ../nbs/02_data.ipynb #803fa439
 def _load_cached(root, cache, size, meta, skip_bad) -> ImageArrays:
     _report(meta.get('skipped', []), meta.get('converted', []), skip_bad)
     arrs = {k: np.load(cache/f'{k}-{size}.npy') for k in ARRAY_KEYS}
@@ -177,6 +186,7 @@ def _load_cached(root, cache, size, meta, skip_bad) -> ImageArrays:
                        skipped=[tuple(v) for v in meta.get('skipped', [])], converted=[tuple(v) for v in meta.get('converted', [])],
                        digest=_meta_digest(root, cache/f'meta-{size}.json', meta, arrs))
 
+# %% ../nbs/02_data.ipynb #34d1560f
 def load_arrays(data=None,                 # dataset folder or .tgz (None: `$CIFAR_ADV_DATA`, fastai's cache, else a download)
                 size:int=32,               # images are decoded to `size` x `size` RGB
                 n_workers:int|None=None,   # decoding processes for a large dataset (None: one per core)
@@ -231,6 +241,7 @@ def _places() -> list:
             if root is not None: res += [(root, m) for m in sorted(_cache_for(root).glob('meta-*.json'))]
     return res + [(None, m) for m in sorted((cache_dir()/'arrays').glob('*/meta-*.json'))]
 
+# %% ../nbs/02_data.ipynb #867f6e71
 def find_data(digest:str, # a run's `data_digest`
              ) -> Path|None:
     "The root of a dataset on this machine whose content key (`data_digest`) is `digest`, in any place cifar-adv keeps one; None if there is none."
@@ -256,7 +267,7 @@ def recorded_data(path:str|None,         # the dataset a run recorded (`metrics.
     note(f"note: the run's dataset {path} is not on this machine; using $CIFAR_ADV_DATA, fastai's cache or a download")
     return None
 
+# %% ../nbs/02_data.ipynb #f90b4604
 def run_data(metrics:dict) -> str|None:
     "The dataset of a run whose `metrics.json` is `metrics`, on this machine (`recorded_data` of its `data` and `data_digest`)."
     return recorded_data(metrics.get('data'), metrics.get('data_digest'))
-

@@ -18,6 +18,7 @@ def launched() -> bool:
     "Started by `torchrun` (which sets `$RANK`, `$WORLD_SIZE` and `$MASTER_ADDR`): a process group to join, even one of a single process, as fastai's `distrib_ctx` has it."
     return all(k in os.environ for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR'))
 
+# %% ../nbs/05b_distrib.ipynb #2808ed2c
 def init_distrib(device, timeout_s:int=1800) -> str|None:
     "Join the process group `torchrun` describes, NCCL on CUDA and gloo otherwise, with a bounded timeout; the backend, or None when not launched by torchrun."
     if not launched(): return None
@@ -28,25 +29,30 @@ def init_distrib(device, timeout_s:int=1800) -> str|None:
                               timeout=datetime.timedelta(seconds=timeout_s))
     return td.get_backend()
 
+# %% ../nbs/05b_distrib.ipynb #6a21d523
 def _distributed() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
+# %% ../nbs/05b_distrib.ipynb #349383eb
 def barrier():
     "Wait for every process (a no-op for one)."
     if _distributed(): torch.distributed.barrier()
 
+# %% ../nbs/05b_distrib.ipynb #890f9f26
 def broadcast(obj):
     "Rank 0's `obj`, in every process."
     if not _distributed(): return obj
     box = [obj]; torch.distributed.broadcast_object_list(box, src=0)
     return box[0]
 
+# %% ../nbs/05b_distrib.ipynb #c5fc1b7e
 def all_gather(obj) -> list:
     "Every process's `obj`, by rank (`[obj]` for one process)."
     if not _distributed(): return [obj]
     res = [None] * torch.distributed.get_world_size(); torch.distributed.all_gather_object(res, obj)
     return res
 
+# %% ../nbs/05b_distrib.ipynb #03a2ee2e
 def all_gather_tensor(t:torch.Tensor) -> list:
     "Every process's one-element tensor `t`, as floats by rank."
     if not _distributed(): return [float(t)]
@@ -54,6 +60,7 @@ def all_gather_tensor(t:torch.Tensor) -> list:
     torch.distributed.all_gather(res, t)
     return [float(v) for v in res]
 
+# %% ../nbs/05b_distrib.ipynb #56abad20
 @contextlib.contextmanager
 def alone():
     "A step that rank 0 takes alone (lr_find, the report) as one process: fastai reads `$WORLD_SIZE` to decide whether to gather across processes (`maybe_gather`, in `get_preds` and the metrics), and would wait for the others."
@@ -65,6 +72,7 @@ def alone():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+# %% ../nbs/05b_distrib.ipynb #f33add0b
 def rank0_first(func, *args, **kwargs):
     "`func(*args, **kwargs)` in each machine's first process (local rank 0), then in the others, which then find its cache: like fastai's `rank0_first`, without the throwaway `Learner` it puts in `distrib_ctx`."
     if not _distributed(): return func(*args, **kwargs)
@@ -74,12 +82,14 @@ def rank0_first(func, *args, **kwargs):
     finally: barrier()                                 # a failure in the first: the others fail the same way, not hang
     return res if first else func(*args, **kwargs)
 
+# %% ../nbs/05b_distrib.ipynb #bdc7c9c4
 def unwrap(model):
     "The model inside `DistributedDataParallel`/`DataParallel`."
     from torch.nn.parallel import DistributedDataParallel, DataParallel
     while isinstance(model, (DistributedDataParallel, DataParallel)): model = model.module
     return model
 
+# %% ../nbs/05b_distrib.ipynb #f1cc2985
 def plain_bn(model):
     "`model` with every `SyncBatchNorm` (fastai's `sync_bn` on GPUs) back to `BatchNorm2d`, same parameters and statistics, so that one process can load and run it."
     import torch.nn as nn
@@ -92,6 +102,7 @@ def plain_bn(model):
         else: plain_bn(m)
     return model
 
+# %% ../nbs/05b_distrib.ipynb #47d06c4d
 def weights_digest(model) -> str:
     "A short hash of `model`'s state dict (values and names): equal in every process of a distributed run."
     import hashlib
@@ -109,6 +120,7 @@ class DistributedDLOnCPU(DistributedDL):
         torch.distributed.broadcast(t, rank)
         return t.tolist()
 
+# %% ../nbs/05b_distrib.ipynb #2b617913
 @contextlib.contextmanager
 def distributed(learn:Learner, device):
     "fastai's `learn.distrib_ctx` for a run on `device` (nothing without torchrun): `SyncBatchNorm` on GPUs only; without CUDA, Accelerate's `cpu=True` and `DistributedDLOnCPU`, fastai's two CUDA assumptions, worked around here only."

@@ -27,6 +27,7 @@ class LoadImage(Transform):
     def __init__(self, size:int=32): super().__init__(); self.size = size
     def encodes(self, x): return load_rgb(x, self.size)
 
+# %% ../nbs/02a_dls.ipynb #2bd3e71b
 class ToTensorImage(Transform):
     "A `(h, w, 3)` uint8 array as a `(3, h, w)` uint8 `TensorImage`."
     order = 5
@@ -41,12 +42,14 @@ def subset_idxs(y:np.ndarray, n:int|None, seed:int=0) -> np.ndarray:
     per = max(1, n // len(classes))
     return np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per] for c in classes]))
 
+# %% ../nbs/02a_dls.ipynb #4182a89a
 def fit_bs(bs:int, n:int) -> int:
     "`bs`, or `n` when the training set has only `n < bs` images (saying so in one line on stderr): a small dataset still trains."
     if bs <= n: return bs
     note(f"note: batch size {bs} is larger than the training set ({n} images): using {n}")
     return n
 
+# %% ../nbs/02a_dls.ipynb #a2490b1c
 def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_valid`; None: all)
           total:int,                 # the images in the split
           name:str='n_train',        # the setting, as the note names it
@@ -57,15 +60,18 @@ def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_
     note(f"note: {name} {n} is larger than the {split} ({total} images): using all {total}")
     return total
 
+# %% ../nbs/02a_dls.ipynb #378d7dbf
 def _cores() -> int:
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 
+# %% ../nbs/02a_dls.ipynb #ccfc793c
 def default_workers(device) -> int:
     "DataLoader worker processes: none on a CPU (measured: workers only compete with the model for the cores); beside a GPU this process's share of the cores (`$LOCAL_WORLD_SIZE` processes on this machine under torchrun), at most 8."
     if torch.device(device).type == 'cpu': return 0
     return max(1, min(8, _cores() // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))))
 
+# %% ../nbs/02a_dls.ipynb #3c717774
 class ArrayDL(TfmdDL):
     "A `TfmdDL` whose batches come straight from uint8 arrays `x` and labels `y` (aligned with its dataset), augmented by `aug` (an `AlbumentationsTransform`) when given; a `new` one over another dataset is a plain `TfmdDL`."
     def __init__(self, dataset=None, x=None, y=None, aug=None, **kwargs):
@@ -81,6 +87,7 @@ class ArrayDL(TfmdDL):
         if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
         return super().new(dataset, cls, **{**dict(x=self.x, y=self.y, aug=self.aug), **kwargs})
 
+# %% ../nbs/02a_dls.ipynb #7cd7a39f
 def resolve_device(device:str|None='auto') -> torch.device:
     "`--device`: `auto` (fastai's `default_device`), `cpu`, `cuda`, `cuda:N` or `mps`; one this machine lacks is a one-line `CifarAdvError`. Under torchrun (`$WORLD_SIZE` > 1) `auto` and `cuda` give each process `cuda:$LOCAL_RANK`."
     d = 'auto' if device is None else str(device).strip().lower()
@@ -108,6 +115,7 @@ def resolve_device(device:str|None='auto') -> torch.device:
         check(i < n, f"process {local} on this machine has no GPU: {n} CUDA device(s), so at most --nproc_per_node {n}")
     return torch.device('cuda', i)
 
+# %% ../nbs/02a_dls.ipynb #d4989edb
 def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
             bs:int=RECIPE.bs,              # batch size (a smaller training set: all of it, with a note)
             aug:str=RECIPE.aug,            # augmentation preset of the training split (`AUG_PRESETS`)

@@ -24,17 +24,20 @@ def write_safe(model, meta:dict, out) -> Path:
     atomic_write_text(out/'model.json', json.dumps({k: meta[k] for k in META_KEYS}, indent=2) + '\n')
     return out/'model.safetensors'
 
+# %% ../nbs/07a_export.ipynb #0000d24a
 def save_safetensors(pred:Predictor, out) -> Path:
     "Write `model.safetensors` and `model.json` for `pred` into the folder `out`."
     check(pred.format == 'torch', "the safe format is written from a PyTorch model (load model.safetensors or export.pkl)")
     check(pred.meta.get('arch'), f"{pred.source} does not record its arch: cannot write model.json")
     return write_safe(pred.model, pred.meta, out)
 
+# %% ../nbs/07a_export.ipynb #e82485ba
 def _set_meta(proto, key:str, value:dict):
     "Store `value` as JSON under `key` in an ONNX model's metadata (replacing an entry of that key)."
     for e in [e for e in proto.metadata_props if e.key == key]: proto.metadata_props.remove(e)
     entry = proto.metadata_props.add(); entry.key, entry.value = key, json.dumps(value)
 
+# %% ../nbs/07a_export.ipynb #b6af3d3e
 def onnx_proto(model, meta:dict, size:int=32):
     "`model` traced by `torch.onnx.export` (the `torch.export`-based exporter) into an ONNX `ModelProto`: a dynamic batch axis, `meta`'s `META_KEYS` in its metadata."
     import torch, contextlib, io
@@ -45,6 +48,7 @@ def onnx_proto(model, meta:dict, size:int=32):
     _set_meta(proto, 'cifar_adv', {k: meta[k] for k in META_KEYS})
     return proto
 
+# %% ../nbs/07a_export.ipynb #69c43493
 def export_onnx(pred:Predictor, dest, atol:float=1e-4, n_check:int=64, seed:int=0) -> dict:
     "Write `pred`'s network as ONNX to `dest` and check onnxruntime against PyTorch on `n_check` inputs; returns the max difference."
     check(pred.format == 'torch', "ONNX is exported from a PyTorch model (load model.safetensors or export.pkl)")
@@ -81,12 +85,14 @@ def calibration_images(data=None, # dataset folder or .tgz (default: `$CIFAR_ADV
     pick = np.sort(np.random.default_rng(seed).choice(len(files), min(n, len(files)), replace=False))
     return decode_files(root, [files[i] for i in pick], size), root
 
+# %% ../nbs/07a_export.ipynb #f68348c7
 class _Batches:
     "An ONNX Runtime `CalibrationDataReader` over a preprocessed array, `bs` images at a time."
     def __init__(self, name:str, x:np.ndarray, bs:int=64): self.it = iter([{name: x[i:i+bs]} for i in range(0, len(x), bs)])
     def get_next(self): return next(self.it, None)
     def rewind(self): pass
 
+# %% ../nbs/07a_export.ipynb #7cf2d5bc
 def export_onnx_int8(pred:Predictor, # a PyTorch model (from model.safetensors or export.pkl)
                      dest, # the .onnx file to write
                      data=None, # dataset whose `train/` split calibrates (see `calibration_images`)

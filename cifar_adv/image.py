@@ -25,6 +25,7 @@ def to_rgb(im:Image.Image) -> Image.Image:
         im = Image.alpha_composite(bg, im)
     return im.convert('RGB')
 
+# %% ../nbs/01a_image.ipynb #ba3464d5
 def _open(x) -> Image.Image:
     try:
         with Image.open(x) as im:
@@ -34,6 +35,7 @@ def _open(x) -> Image.Image:
     except IsADirectoryError: raise CifarAdvError(f"{x} is a folder, not an image") from None
     except Exception as e: raise CifarAdvError(f"unreadable image {x}: {one_line(e)}") from None
 
+# %% ../nbs/01a_image.ipynb #64344c25
 RESIZE = ('squash', 'crop')     # how a non-square image is made square: stretched whole, or its centre square
 
 def check_resize(resize:str) -> str:
@@ -41,6 +43,7 @@ def check_resize(resize:str) -> str:
     check(resize in RESIZE, f"unknown resize {resize!r}: choose squash (the whole image, stretched) or crop (its centre square)")
     return resize
 
+# %% ../nbs/01a_image.ipynb #635f86b2
 def _to_square(im:Image.Image, # an RGB image of any size
                size:int,       # the side of the square to make
                resize:str,     # squash or crop (`RESIZE`)
@@ -56,6 +59,7 @@ def _to_square(im:Image.Image, # an RGB image of any size
     if im.size != (size, size): im = im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
     return im, note
 
+# %% ../nbs/01a_image.ipynb #e5ef1e53
 def read_image(x,                 # a path, PIL image or uint8 array, of any size and mode
                size:int=32,       # the side of the square array returned
                resize:str='squash', # a non-square image: `squash` it whole, or `crop` its centre square (`RESIZE`)
@@ -76,6 +80,7 @@ def read_image(x,                 # a path, PIL image or uint8 array, of any siz
     im, note = _to_square(im, size, resize)
     return np.asarray(im, dtype=np.uint8), '; '.join(notes + [note] if note else notes)
 
+# %% ../nbs/01a_image.ipynb #0308bf14
 def load_rgb(x, size:int=32, resize:str='squash') -> np.ndarray:
     "`x` (path, PIL image or array) as a `(size, size, 3)` uint8 RGB array (`resize`: see `read_image`)."
     return read_image(x, size, resize)[0]

@@ -27,6 +27,7 @@ def _softmax(z:np.ndarray) -> np.ndarray:
     e = np.exp(z)
     return e / e.sum(1, keepdims=True)
 
+# %% ../nbs/07_inference.ipynb #a400d332
 def read_meta(path) -> dict:
     "Read and check a `model.json`."
     path = Path(path)
@@ -68,6 +69,7 @@ class TorchBackend:
             x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
             return self._fast(x).float().cpu().numpy()
 
+# %% ../nbs/07_inference.ipynb #b3c8792c
 class OnnxBackend:
     "An ONNX model in an ONNX Runtime session on the CPU (no torch import, so it starts fast); `int8`: its quantization settings, None for float32."
     def __init__(self, sess, int8:dict|None=None):
@@ -82,6 +84,7 @@ class OnnxBackend:
         "The network's outputs for the preprocessed batch `x`."
         return self.model.run(None, {self.model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
 
+# %% ../nbs/07_inference.ipynb #309d5771
 class Predictor:
     "Classify images with a trained Net: `Predictor.load(path)` then `predict(images)`; the network runs in a backend (`TorchBackend`, `OnnxBackend`) whose one job is `logits`."
     def __init__(self, backend, meta:dict, source=None):
@@ -241,6 +244,7 @@ def expand_paths(paths) -> list:
         else: out.append((p, "not found"))
     return out
 
+# %% ../nbs/07_inference.ipynb #314a0190
 def predict_files(pred:Predictor, paths, topk:int=3, bs:int=64, tta:bool=False) -> list:
     "One row per file found in `paths`: `{path, label, prob, topk, note, error}`; unreadable files get an error and no label."
     rows, good, arrs = [], [], []
@@ -272,6 +276,7 @@ def labelled_files(data) -> tuple:
     ys = np.array([i for i, c in enumerate(classes) for _ in files[c]], np.int64)
     return split.parent, classes, fs, ys
 
+# %% ../nbs/07_inference.ipynb #24bb72ef
 def check_classes(data_classes, model_classes):
     "Fail with one line saying how the dataset's class names differ from the model's (order does not matter)."
     a, b = set(data_classes), set(model_classes)
@@ -279,10 +284,12 @@ def check_classes(data_classes, model_classes):
         raise CifarAdvError(f"the dataset's classes differ from the model's: only in data: {sorted(a - b) or '-'}; "
                             f"only in model: {sorted(b - a) or '-'}")
 
+# %% ../nbs/07_inference.ipynb #eca72e5c
 def confusion(targets:np.ndarray, preds:np.ndarray, n:int) -> np.ndarray:
     "The `n` x `n` confusion matrix (rows: actual, columns: predicted) of integer `targets` and `preds`: what `evaluate` and the report count."
     return np.bincount(np.asarray(targets) * n + np.asarray(preds), minlength=n * n).reshape(n, n)
 
+# %% ../nbs/07_inference.ipynb #96b129e8
 def class_metrics(cm:np.ndarray) -> dict:
     "Precision, recall (the per-class accuracy), F1 and support per class, from a confusion matrix (rows: actual)."
     cm = np.asarray(cm)
@@ -292,6 +299,7 @@ def class_metrics(cm:np.ndarray) -> dict:
     f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(len(tp)), where=(prec + rec) > 0)
     return dict(precision=prec, recall=rec, f1=f1, support=support)
 
+# %% ../nbs/07_inference.ipynb #68536528
 def evaluate(pred:Predictor, data, bs:int=64, tta:bool=False) -> dict:
     "Accuracy and per-class precision, recall (per-class accuracy), F1 and support of `pred` on the labelled images in `data`."
     from cifar_adv.data import decode_files

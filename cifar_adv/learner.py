@@ -36,23 +36,27 @@ def resolve_precision(precision:str|None, device) -> str:
     check(p != 'bf16' or not cuda or torch.cuda.is_bf16_supported(), "--precision bf16: this GPU does not support bfloat16; use fp16")
     return p
 
+# %% ../nbs/05_learner.ipynb #5c26ab66
 class CPUMixedPrecision(MixedPrecision):
     "fastai's bf16 `MixedPrecision` with the autocast on the CPU, where fastai's is on CUDA: no loss scaling (bf16 has fp32's range)."
     def __init__(self): super().__init__(AMPMode.BF16)
     def before_fit(self):
         self.autocast, self.learn.scaler, self.scales = torch.autocast('cpu', dtype=torch.bfloat16), GradScaler('cpu', enabled=False), L()
 
+# %% ../nbs/05_learner.ipynb #57d3e470
 def validate_fp32(learn:Learner, dl=None) -> tuple:
     "`learn.validate(dl=dl)`'s (loss, accuracy) with its mixed-precision callback set aside: the weights as `evaluate` runs them."
     with learn.removed_cbs(learn.cbs.filter(lambda cb: isinstance(cb, MixedPrecision))):
         return tuple(float(v) for v in learn.validate(dl=dl))
 
+# %% ../nbs/05_learner.ipynb #f529c157
 def seed_run(seed:int, device, deterministic:bool=False):
     "Seed Python, NumPy and torch; on a GPU cuDNN's deterministic mode only if `deterministic` (else its autotuner). A CPU run is reproducible either way."
     cuda = torch.device(device).type == 'cuda'
     set_seed(seed, reproducible=deterministic or not cuda)
     if cuda and not deterministic: torch.backends.cudnn.benchmark = True
 
+# %% ../nbs/05_learner.ipynb #14791982
 def get_learner(dls,                                      # the `DataLoaders` (`get_dls`)
                 cfg:Recipe|str=RECIPE,                    # the recipe: arch and its options, loss, optimiser, weight decay (a name: `RECIPE` with that arch)
                 path='.',                                 # the Learner's folder: checkpoints, export.pkl
@@ -81,6 +85,7 @@ def interactive() -> bool:
     import fastprogress.fastprogress as fp
     return bool(sys.stdout.isatty() or fp.IN_NOTEBOOK)
 
+# %% ../nbs/05_learner.ipynb #53f4e353
 class EpochTable(Callback):
     "fastai's table of epochs (the columns of `Recorder.metric_names`), one printed line per epoch, and no progress bars."
     order = ProgressCallback.order
@@ -95,6 +100,7 @@ class EpochTable(Callback):
         print(''.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
     def after_fit(self): self.learn.logger = self.old_logger
 
+# %% ../nbs/05_learner.ipynb #12e1c5b5
 def bars_or_table(learn:Learner, bars:bool=True) -> Learner:
     "`learn` with fastai's progress bars where they can be seen (`interactive`) and wanted (`bars`), and `EpochTable` in their place otherwise."
     if not (bars and interactive()) and getattr(learn, 'progress', None) is not None:
@@ -115,6 +121,7 @@ def lr_find_figure(learn:Learner, lr:float):
     ax.legend()
     return fig
 
+# %% ../nbs/05_learner.ipynb #88f7df5c
 def find_lr(learn:Learner, out:Path|None=None) -> float:
     "Run `lr_find`, save its plot to `out/lr_find.png` (`lr_find_figure`), return the `valley` suggestion."
     res = bars_or_table(learn).lr_find(suggest_funcs=(valley,), show_plot=False)
@@ -122,4 +129,3 @@ def find_lr(learn:Learner, out:Path|None=None) -> float:
     if out is not None and not rank_distrib():
         with atomic_path(Path(out)/'lr_find.png') as tmp: lr_find_figure(learn, lr).savefig(tmp, format='png', dpi=100, bbox_inches='tight')
     return lr
-

@@ -26,8 +26,10 @@ def act_layer(act:str) -> nn.Module:
     check(act in ACTS, f"unknown activation {act!r}; choose from {', '.join(ACTS)}")
     return ACTS[act]()
 
+# %% ../nbs/03_models.ipynb #f856150f
 def _pad(ks, dilation, pad): return dilation*(ks-1)//2 if pad is None else pad
 
+# %% ../nbs/03_models.ipynb #c1d74afc
 class ConvBnAct(nn.Sequential):
     "Conv2d (no bias) → BatchNorm → activation; `stride=2`, or `dilation>1` with `pad=0`, makes it a downsampling transition."
     def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:int=1, act:str|None='relu', pad:int|None=None):
@@ -35,6 +37,7 @@ class ConvBnAct(nn.Sequential):
         if act: layers['act'] = act_layer(act)
         super().__init__(OrderedDict(layers))
 
+# %% ../nbs/03_models.ipynb #7eb9faba
 class SepConv(nn.Sequential):
     "Depthwise-separable conv: a depthwise `ks`x`ks` conv (optionally strided or dilated), a pointwise 1x1, BatchNorm, activation."
     def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, act:str|None='relu', pad:int|None=None):
@@ -43,11 +46,13 @@ class SepConv(nn.Sequential):
         if act: layers['act'] = act_layer(act)
         super().__init__(OrderedDict(layers))
 
+# %% ../nbs/03_models.ipynb #0d086eb9
 class Residual(nn.Module):
     "`x + body(x)`: an identity skip around a block that keeps the shape."
     def __init__(self, body:nn.Module): super().__init__(); self.body = body
     def forward(self, x): return x + self.body(x)
 
+# %% ../nbs/03_models.ipynb #9cfec470
 class BasicBlock(nn.Module):
     "ResNet's basic block: two 3x3 ConvBn, a 1x1 strided projection shortcut when the shape changes, ReLU after the sum."
     def __init__(self, ni:int, nf:int, stride:int=1, act:str='relu'):
@@ -57,6 +62,7 @@ class BasicBlock(nn.Module):
         self.act = act_layer(act)
     def forward(self, x): return self.act(self.convs(x) + self.shortcut(x))
 
+# %% ../nbs/03_models.ipynb #7e2c9923
 class GlobalAvgPool(nn.AdaptiveAvgPool2d):
     "Global average pooling to `[N, C, 1, 1]`: `nn.AdaptiveAvgPool2d(1)`'s numbers, with a backward that keeps a channels_last net channels_last."
     def __init__(self): super().__init__(1)
@@ -87,46 +93,56 @@ def register_arch(params:int):
         return fn
     return _reg
 
+# %% ../nbs/03_models.ipynb #98666961
 def list_archs() -> list:
     "Names of the registered architectures."
     return list(_ARCHS)
 
+# %% ../nbs/03_models.ipynb #954133eb
 def arch_doc(name:str) -> str:
     "First line of an architecture's docstring."
     return (_ARCHS[name].__doc__ or '').strip().splitlines()[0]
 
+# %% ../nbs/03_models.ipynb #dc49f54d
 def _scale(widths, width:float): return tuple(max(8, int(round(w * width / 8)) * 8) for w in widths)
 
+# %% ../nbs/03_models.ipynb #27e2fe36
 @register_arch(params=186_034)
 def advnet(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "Our first Net, under 200k parameters: C1 C2 C3 C4 O with strided, depthwise-separable and dilated convs, residual blocks."
     return Net(_scale((24, 48, 96, 192), width), depths=(1, 3, 2), n_out=n_out, act=act, drop=drop)
 
+# %% ../nbs/03_models.ipynb #c2a72467
 @register_arch(params=94_810)
 def advnet_s(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "Our small Net, under 100k parameters: the design of `advnet`, narrower and shallower."
     return Net(_scale((24, 48, 72, 112), width), depths=(1, 2, 2), n_out=n_out, act=act, drop=drop)
 
+# %% ../nbs/03_models.ipynb #4ce78cee
 @register_arch(params=164_730)
 def advnet_fast(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "The design of `advnet`, thinner where the maps are large (C1 16, C2 32 channels), where a CPU spends most of each step: for time to accuracy."
     return Net(_scale((16, 32, 96, 192), width), depths=(1, 3, 2), n_out=n_out, act=act, drop=drop)
 
+# %% ../nbs/03_models.ipynb #8138ca94
 @register_arch(params=189_714)
 def advnet_hr(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "Our default Net, under 200k parameters: the design of `advnet` with more of its budget at high resolution (C2 at 16x16: 64 channels, two blocks; C4 168 channels)."
     return Net(_scale((24, 64, 96, 168), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop)
 
+# %% ../nbs/03_models.ipynb #e0e7b3e3
 @register_arch(params=188_914)
 def advnet_k5(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> Net:
     "A candidate under 200k parameters: `advnet_hr` with 5x5 depthwise kernels in its residual blocks (RF 161) and C4 at 152 channels to pay for them."
     return Net(_scale((24, 64, 96, 152), width), depths=(2, 3, 2), n_out=n_out, act=act, drop=drop, ks=5)
 
+# %% ../nbs/03_models.ipynb #f6048cae
 def arch_options(name:str) -> dict:
     "The options architecture `name` takes (besides `n_out`), with their defaults."
     check(name in _ARCHS, f"unknown arch {name!r}; choose from {', '.join(list_archs())}")
     return {k: p.default for k, p in inspect.signature(_ARCHS[name]).parameters.items() if k != 'n_out'}
 
+# %% ../nbs/03_models.ipynb #f3431e9d
 def create_model(name:str=RECIPE.arch,      # a registered architecture (`list_archs()`)
                  n_out:int=10,              # number of classes
                  **kwargs                   # the arch's options (`arch_options(name)`): width, act, drop for the Nets
@@ -138,6 +154,7 @@ def create_model(name:str=RECIPE.arch,      # a registered architecture (`list_a
                    f"its options: {', '.join(opts) or 'none'}")
     return _ARCHS[name](n_out=n_out, **kwargs)
 
+# %% ../nbs/03_models.ipynb #c2f88f54
 def n_params(model:nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -155,6 +172,7 @@ class DilatedNet(nn.Sequential):
         self.c4 = nn.Sequential(R(c3, 4), SepConv(c3, c4, dilation=4, pad=0, act=act), R(c4))                 # 12 → 4
         self.head = nn.Sequential(GlobalAvgPool(), nn.Flatten(), nn.Dropout(drop), nn.Linear(c4, n_out))
 
+# %% ../nbs/03_models.ipynb #4b380533
 @register_arch(params=138_058)
 def advnet_dil(n_out:int=10, width:float=1.0, act:str='relu', drop:float=0.0) -> DilatedNet:
     "Every downsampling by dilated convs (no stride, no pooling), under 200k parameters: the seeds' extra challenge."
@@ -173,6 +191,7 @@ class ConvActBn(nn.Sequential):
         if drop is not None: layers.append((nn.Dropout2d if drop2d else nn.Dropout)(drop))
         super().__init__(*layers)
 
+# %% ../nbs/03_models.ipynb #eea2368c
 @register_arch(params=151_902)
 def seed003(n_out:int=10, drop:float=0.0) -> nn.Sequential:
     "Seed 003's 152k net: four stride-2-separated blocks, depthwise-separable and one dilated conv, 1x1 to classes, avg pool, linear."
@@ -184,9 +203,11 @@ def seed003(n_out:int=10, drop:float=0.0) -> nn.Sequential:
         C(64, 64, stride=2), C(64, 64, dw_mult=2), C(64, 32, dilation=2),           # C4, 4x4
         nn.Conv2d(32, n_out, 1, bias=False), nn.AvgPool2d(4), nn.Flatten(), nn.Linear(n_out, n_out))
 
+# %% ../nbs/03_models.ipynb #9692c64d
 class _Trans(nn.Sequential):
     def __init__(self, ni, nf): super().__init__(nn.Conv2d(ni, nf, 1, stride=2), nn.ReLU())
 
+# %% ../nbs/03_models.ipynb #2cc694c9
 @register_arch(params=97_284)
 def seed000(n_out:int=10, drop:float=0.01) -> nn.Sequential:
     "Seed 000's sub-100k net: 1x1 strided transitions, depthwise-separable and dilated convs, GAP straight after 10 channels."
@@ -198,12 +219,14 @@ def seed000(n_out:int=10, drop:float=0.01) -> nn.Sequential:
         C(16, 32), ConvActBn(32, n_out, dw_mult=1, pw_pad=1, drop=drop, drop2d=True),  # 4 → 6
         nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
+# %% ../nbs/03_models.ipynb #bf8a80ac
 class _SeedDSC(nn.Sequential):
     "Seed 004's unit: depthwise 3x3 → BN → ReLU → 1x1 (padding 1, so the map grows by 2) → BN → ReLU."
     def __init__(self, ni, nf):
         super().__init__(nn.Conv2d(ni, ni, 3, padding=1, groups=ni, bias=False), nn.BatchNorm2d(ni), nn.ReLU(),
                          nn.Conv2d(ni, nf, 1, padding=1, bias=False), nn.BatchNorm2d(nf), nn.ReLU())
 
+# %% ../nbs/03_models.ipynb #7718dd68
 class SeedSkipNet(nn.Module):
     "Seed 004's skip-connection net: three blocks of depthwise-separable units, each bridged by a strided 1x1 shortcut."
     def __init__(self, n_out:int=10):
@@ -228,6 +251,7 @@ class SeedSkipNet(nn.Module):
         x = self.b4(self.t3(x)) + self.s3(x)
         return self.head(self.pool(x))
 
+# %% ../nbs/03_models.ipynb #fb204e92
 @register_arch(params=198_153)
 def seed004(n_out:int=10) -> SeedSkipNet:
     "Seed 004's 198k skip-connection net (its pooling covers only part of the last map, as published)."
@@ -256,6 +280,7 @@ def legacy_keys(model:nn.Module) -> dict:
         res['.'.join(parts)] = key
     return res
 
+# %% ../nbs/03_models.ipynb #fc6fbc6f
 def load_weights(model:nn.Module,               # the model to load into
                  sd:dict,                       # a state dict, with today's keys or the numbered ones of older runs
                 ) -> nn.Module:

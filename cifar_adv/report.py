@@ -28,6 +28,7 @@ def _check_vocab(data_classes:list, classes:list):
         check_classes(data_classes, classes)
         raise CifarAdvError(f"the dataset lists the model's classes in another order: {data_classes}")
 
+# %% ../nbs/05a_report.ipynb #6357c9d5
 def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
     "DataLoaders over the run's validation images (`test/`, or the run's class-balanced subset), normalised with the model's `stats`; one training image per class, since a report does not train."
     from dataclasses import replace
@@ -37,6 +38,7 @@ def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
     return get_dls(replace(arrs, **stats), bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
                    num_workers=0, device=device)
 
+# %% ../nbs/05a_report.ipynb #9240f8d2
 def _safe_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`)."
     from cifar_adv.inference import Predictor
@@ -47,6 +49,7 @@ def _safe_learner(rundir:Path, meta:dict, arrs, dev):
     return Learner(dls, pred.model.to(dev), loss_func=LabelSmoothingCrossEntropyFlat(eps=ls) if ls else CrossEntropyLossFlat(),
                    metrics=accuracy)
 
+# %% ../nbs/05a_report.ipynb #0887a44a
 def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` from `rundir/export.pkl` (a pickle: announced on stderr), its DataLoaders replaced by the run's validation images."
     from fastai.vision.all import Normalize
@@ -60,12 +63,14 @@ def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
     learn.model.to(dev)
     return learn
 
+# %% ../nbs/05a_report.ipynb #1a91895e
 def _check_run(rundir:Path):
     "Fail with one line unless `rundir` is a folder holding a model (`model.safetensors` or `export.pkl`)."
     check(rundir.is_dir(), f"run directory not found: {rundir}")
     check((rundir/'model.safetensors').is_file() or (rundir/'export.pkl').is_file(),
           f"{rundir} has no model.safetensors or export.pkl: not a finished run (cifar-adv fit writes both)")
 
+# %% ../nbs/05a_report.ipynb #185b2476
 def load_run(rundir, device=None, data=None) -> tuple:
     "`rundir`'s model as a `Learner` on `device` (`resolve_device`; None: a GPU if there is one, else the CPU) whose DataLoaders hold the run's validation images, and its `metrics.json`: from the safe format (`model.safetensors` + `model.json`, so a committed run in `results/` works too) or else `export.pkl` (a pickle)."
     from cifar_adv.dls import resolve_device
@@ -77,10 +82,10 @@ def load_run(rundir, device=None, data=None) -> tuple:
     arrs = load_arrays(data or run_data(meta))                     # loaded once, whichever format
     return (_safe_learner if safe else _pickle_learner)(rundir, meta, arrs, dev), meta
 
+# %% ../nbs/05a_report.ipynb #69b0152d
 def valid_dl(learn, bs:int=512):
     "A labelled, unshuffled `DataLoader` over the validation images of a `load_run` Learner; its `x` holds them as uint8 arrays, in order."
     return learn.dls.valid.new(shuffle=False, drop_last=False, bs=bs)
-
 
 # %% ../nbs/05a_report.ipynb #2f2e902e
 class RunInterpretation(ClassificationInterpretation):
@@ -114,10 +119,12 @@ def save_csv(df:pd.DataFrame, path, **kwargs):
     "`df.to_csv(path)`, atomically."
     with atomic_path(path) as tmp: df.to_csv(tmp, **kwargs)
 
+# %% ../nbs/05a_report.ipynb #45f251fb
 def save_fig(fig, path):
     "Save `fig` as PNG at `path`, atomically."
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110, bbox_inches='tight')
 
+# %% ../nbs/05a_report.ipynb #1bde0455
 def plot_curves(rundir) -> Figure:
     "Train and valid loss, valid accuracy per epoch (`metrics.csv`) and the learning-rate schedule (`schedule.csv`)."
     rundir = Path(rundir)
@@ -141,6 +148,7 @@ def plot_curves(rundir) -> Figure:
     for ax in axs: ax.grid(alpha=0.3)
     return fig
 
+# %% ../nbs/05a_report.ipynb #70e72de2
 def plot_confusion(cm:np.ndarray, classes:list) -> Figure:
     "The confusion matrix with counts in every cell."
     fig = Figure(figsize=(7.5, 6.5)); ax = fig.subplots()
@@ -152,6 +160,7 @@ def plot_confusion(cm:np.ndarray, classes:list) -> Figure:
     ax.set(xlabel='predicted', ylabel='actual', title='confusion matrix')
     return fig
 
+# %% ../nbs/05a_report.ipynb #34eea566
 def plot_gallery(imgs, titles, ncols:int=5, size:float=2.2) -> Figure:
     "A grid of uint8 images, upsampled without blur, each with its title."
     n = len(imgs); nrows = max(1, -(-n // ncols))
@@ -177,6 +186,7 @@ def cam_layer(model:nn.Module, size:int=32, min_size:int=8) -> nn.Module:
     check(cands, "no feature map of at least 8x8 for GradCAM")
     return cands[-1]
 
+# %% ../nbs/05a_report.ipynb #972a8aef
 def gradcam_maps(model:nn.Module, x:torch.Tensor, targets:list, layer:nn.Module|None=None) -> np.ndarray:
     "GradCAM heatmaps (n, h, w) in [0, 1] of `model` on the normalised batch `x`, for the class indices `targets`."
     from pytorch_grad_cam import GradCAM
@@ -189,6 +199,7 @@ def gradcam_maps(model:nn.Module, x:torch.Tensor, targets:list, layer:nn.Module|
     with GradCAM(model=model, target_layers=[cam_layer(model) if name is None else model.get_submodule(name)]) as cam:
         return cam(input_tensor=x.as_subclass(torch.Tensor).contiguous(), targets=[ClassifierOutputTarget(int(t)) for t in targets])
 
+# %% ../nbs/05a_report.ipynb #60d4d25b
 def plot_gradcam(imgs, maps_pred, maps_true, titles) -> Figure:
     "Rows of: image, GradCAM for the predicted class, GradCAM for the actual class."
     from pytorch_grad_cam.utils.image import show_cam_on_image
@@ -207,9 +218,11 @@ def _md_table(df:pd.DataFrame) -> str:
     rows = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
     return '\n'.join(rows + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
 
+# %% ../nbs/05a_report.ipynb #37b3fb7a
 def _img_tag(path:Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" style="max-width:100%">'
 
+# %% ../nbs/05a_report.ipynb #e63f7be1
 def _write_docs(out:Path, meta:dict, acc:float, n:int, per:pd.DataFrame, confused:pd.DataFrame, figs:list):
     head = [f"# Run report: {meta.get('arch', '?')}", "",
             f"- test accuracy: **{100*acc:.2f}%** on {n:,} images (final weights)",
@@ -231,6 +244,7 @@ def _write_docs(out:Path, meta:dict, acc:float, n:int, per:pd.DataFrame, confuse
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>" + "".join(body) + "</body></html>")
     atomic_write_text(out/'report.html', page)
 
+# %% ../nbs/05a_report.ipynb #d68b311a
 def committed_run(rundir) -> bool:
     "Whether `rundir` is a kept record that a report leaves untouched: its `metrics.json` is tracked by git (the repo's `results/`), or this process cannot write to it."
     rundir = Path(rundir).resolve()
@@ -238,6 +252,7 @@ def committed_run(rundir) -> bool:
     except OSError: tracked = False                          # no git here: nothing is tracked
     return tracked or not writable(rundir)
 
+# %% ../nbs/05a_report.ipynb #9ddf5476
 def report_dir(rundir, # the run directory the report reads
                out=None, # the folder to write it to (`--out`); None: the default
               ) -> Path:
@@ -250,6 +265,7 @@ def report_dir(rundir, # the run directory the report reads
     check(out.is_dir() or not out.exists(), f"--out {out} exists and is not a folder")
     return out
 
+# %% ../nbs/05a_report.ipynb #3ad1673b
 def make_report(rundir, # a finished run directory (`fit`'s, or a committed one in results/)
                 data=None, # the dataset (default: the one the run recorded)
                 n:int=10, # misclassified images in the top-loss and GradCAM figures

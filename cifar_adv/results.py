@@ -17,34 +17,41 @@ def fit_defaults() -> dict:
     "The training recipe's defaults (`RECIPE`), under fit_run's argument names."
     return asdict(RECIPE)
 
+# %% ../nbs/12_results.ipynb #64af3e80
 def arch_changes(m:dict) -> dict:
     "The arch options (width, activation, dropout) in run metrics `m` that differ from the arch's own defaults."
     from cifar_adv.models import arch_options
     d = arch_options(m['arch'])
     return {k: v for k, v in (m.get('arch_kwargs') or {}).items() if v != d.get(k)}
 
+# %% ../nbs/12_results.ipynb #fd42d7ab
 def recipe_value(k:str):
     "The recipe's value of setting `k` (for `arch_kwargs`: no arch option changed)."
     return {} if k == 'arch_kwargs' else fit_defaults().get(k, {})
 
+# %% ../nbs/12_results.ipynb #5adc95f5
 def setting(m:dict, # a run's `metrics.json`
             k:str): # one of `TRICK_KEYS`
     "Run `m`'s value of setting `k` (a run from before the setting existed: the recipe's)."
     return arch_changes(m) if k == 'arch_kwargs' else m.get(k, recipe_value(k))
 
+# %% ../nbs/12_results.ipynb #70e214a2
 def recipe_key(m:dict) -> tuple:
     "What a run was trained with, its random seed aside: runs with equal keys are seeds of one recipe."
     return (m['arch'], m['epochs'], m['n_train'], m['n_valid'],
             *(json.dumps(setting(m, k), sort_keys=True) for k in TRICK_KEYS))
 
+# %% ../nbs/12_results.ipynb #4aa114e1
 def full_cifar(m:dict) -> bool:
     "Run `m` trained on all 50,000 training images and was tested on the official 10,000."
     return m['n_train'] == 50_000 and m['n_valid'] == 10_000
 
+# %% ../nbs/12_results.ipynb #b8a53151
 def is_default_recipe(m:dict) -> bool:
     "Run `m` is `RECIPE` as it stands (arch, settings and seed; any number of epochs) on the full CIFAR-10."
     return recipe_key(m) == recipe_key(dict(arch=RECIPE.arch, epochs=m['epochs'], n_train=50_000, n_valid=10_000)) and m['seed'] == RECIPE.seed
 
+# %% ../nbs/12_results.ipynb #6fe72814
 def recipe_groups(runs, # (name, metrics) pairs, in order
                  ) -> list:
     "`runs` grouped by `recipe_key`: a list of groups, each a list of (name, metrics), in first-seen order."
@@ -52,6 +59,7 @@ def recipe_groups(runs, # (name, metrics) pairs, in order
     for name, m in runs: groups.setdefault(recipe_key(m), []).append((name, m))
     return list(groups.values())
 
+# %% ../nbs/12_results.ipynb #2391cd8f
 def recipe_mean(group:list) -> float:
     "The mean test accuracy of a recipe's runs."
     return sum(m['accuracy'] for _, m in group) / len(group)

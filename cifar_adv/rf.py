@@ -14,6 +14,7 @@ __all__ = ['rf_walk', 'rf_table', 'receptive_field']
 # %% ../nbs/04_rf.ipynb #db8a85a2
 def _pair(v): return v[0] if isinstance(v, tuple) else v
 
+# %% ../nbs/04_rf.ipynb #7bb03559
 class _Tracker(TorchFunctionMode):
     "Give each new tensor the (rf, jump) state of its input with the largest receptive field."
     def __init__(self):
@@ -32,6 +33,7 @@ class _Tracker(TorchFunctionMode):
                 if isinstance(o, torch.Tensor) and self.get(o) is None: self.set(o, best)
         return out
 
+# %% ../nbs/04_rf.ipynb #46a01a12
 def _flat(x):
     if isinstance(x, (list, tuple)):
         for o in x: yield from _flat(o)
@@ -69,10 +71,12 @@ def rf_walk(model:nn.Module, size:int=32) -> tuple:
         model.train(was_training)
     return rows, tr.get(out) or (1, 1)
 
+# %% ../nbs/04_rf.ipynb #58192e83
 def rf_table(model:nn.Module, size:int=32) -> list:
     "One row per conv/pool layer, in execution order: kernel, stride, dilation, padding, jump and RF in/out, sizes, channels."
     return rf_walk(model, size)[0]
 
+# %% ../nbs/04_rf.ipynb #dd2d17af
 def receptive_field(model:nn.Module, size:int=32) -> int:
     "Receptive field, in input pixels, of one pixel of the model's last feature map (longest path through skips)."
     return rf_walk(model, size)[1][0]

@@ -27,8 +27,10 @@ ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar')
 
 def _is_archive(p:Path) -> bool: return p.name.lower().endswith(ARCHIVE_SUFFIXES)
 
+# %% ../nbs/01b_source.ipynb #ef7f73f1
 def _has_splits(p:Path) -> bool: return all((p/s).is_dir() for s in SPLITS)
 
+# %% ../nbs/01b_source.ipynb #ec828ad5
 def find_root(p:Path) -> Path|None:
     "`p` itself if it holds `train/` and `test/`, else its only sub-folder that does."
     if _has_splits(p): return p
@@ -43,6 +45,7 @@ def _show_progress() -> bool:
     "Progress is for a person at a terminal: not for pipes, logs or tests' captured output."
     return sys.stderr.isatty()
 
+# %% ../nbs/01b_source.ipynb #b5462c73
 class StderrBar:
     "A fastprogress console bar, with a one-line message before it, on stderr (stdout stays for results)."
     def __init__(self, total:int, msg:str):
@@ -54,15 +57,18 @@ class StderrBar:
         with contextlib.redirect_stdout(sys.stderr): self.pb.update(val)
     def close(self): print(file=sys.stderr)
 
+# %% ../nbs/01b_source.ipynb #e80384c7
 def _file_key(p:Path) -> str:
     "A key of file `p` that costs no reading: its path, size and modification time."
     st = p.stat()
     return hashlib.sha1(f'{p.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
 
+# %% ../nbs/01b_source.ipynb #55fcdaaa
 def _sha256_record(p:Path) -> Path:
     "Where `extract_archive` records archive `p`'s sha256, under `p`'s cheap key: each archive file is hashed once."
     return cache_dir()/'archives'/f'{_file_key(p)}.sha256'
 
+# %% ../nbs/01b_source.ipynb #c6fe7db8
 def archive_sha256(p:Path) -> str:
     "The sha256 of archive `p`: as recorded when it was extracted, else read and hashed (CIFAR-10's 130 MB: a fraction of a second)."
     with contextlib.suppress(OSError):
@@ -71,6 +77,7 @@ def archive_sha256(p:Path) -> str:
     try: return file_sha256(p)
     except OSError as e: raise CifarAdvError(f"cannot read {p}: {one_line(e)}") from None
 
+# %% ../nbs/01b_source.ipynb #ed5f08fc
 CONTENT_KEY = 'sha256-'   # an extracted archive's folder is `<name>-sha256-<its first 16 hex digits>`
 
 def extract_archive(p:Path) -> Path:
@@ -101,6 +108,7 @@ def extract_archive(p:Path) -> Path:
         with contextlib.suppress(OSError, CifarAdvError): atomic_write_text(_sha256_record(p), sha + '\n')
     return root
 
+# %% ../nbs/01b_source.ipynb #590c3e22
 def _extracted_here(path:str) -> Path|None:
     "This machine's copy of `path`, a path inside an extracted archive (on any machine), found by the archive's content key in the folder name."
     m = re.search(rf'(?:^|/)extracted/[^/]*-{CONTENT_KEY}([0-9a-f]{{16}})((?:/[^/]+)*)/?$', str(path).replace('\\', '/'))
@@ -122,11 +130,13 @@ def _check_path(p:Path) -> Path:
         raise CifarAdvError(f"{p} is not a dataset: missing {' and '.join(s + '/' for s in missing)}")
     return root
 
+# %% ../nbs/01b_source.ipynb #c33a012d
 def fastai_cifar_path() -> Path:
     "Where fastai's `untar_data(URLs.CIFAR)` puts CIFAR-10."
     from fastai.data.external import fastai_path
     return fastai_path('data')/'cifar10'
 
+# %% ../nbs/01b_source.ipynb #473252e4
 NO_DATA_HINT = "pass --data PATH (a dataset folder or .tgz) or set $CIFAR_ADV_DATA"
 
 def download_cifar() -> Path:
@@ -140,6 +150,7 @@ def download_cifar() -> Path:
         if not isinstance(e, Exception): raise                              # Ctrl-C stays Ctrl-C
         raise CifarAdvError(f"no dataset found and downloading CIFAR-10 failed ({one_line(e)}): {NO_DATA_HINT}") from None
 
+# %% ../nbs/01b_source.ipynb #c84384ec
 def resolve_data(data=None, download:bool=True) -> Path:
     "The dataset root: `data`, else `$CIFAR_ADV_DATA`, else fastai's cache, else a download."
     if data: return _check_path(Path(data).expanduser())

@@ -20,6 +20,7 @@ def _is_gap(m, size_in) -> bool:
         return size_in is not None and k >= size_in
     return False
 
+# %% ../nbs/04a_summary.ipynb #6523d7e3
 def arch_checks(model:nn.Module, rf:int, params:int, size:int=32) -> dict:
     "The seeds' constraints as booleans: `no_maxpool`, `depthwise_separable`, `dilated`, `gap`, `rf_gt_44`, `params_lt_200k`, `params_lt_100k`."
     mods = list(model.modules())
@@ -47,6 +48,7 @@ def _stats(model, size):
     return torchinfo.summary(model, input_size=(1, 3, size, size), verbose=0, depth=20, device='cpu',
                              col_names=('kernel_size', 'output_size', 'num_params', 'mult_adds'))
 
+# %% ../nbs/04a_summary.ipynb #705ec0d9
 def _table(st) -> str:
     "torchinfo's table of `_stats` `st`, its totals labelled with their units (`Total mult-adds (M)`: millions): torchinfo formats its `Units` enum into the label, which Python 3.11 and later print as `Units.MEGABYTES`."
     from torchinfo.enums import Units
@@ -54,6 +56,7 @@ def _table(st) -> str:
     for u in Units: s = s.replace(f'({u})', f'({u.value})')   # exactly what torchinfo wrote, on any Python
     return s
 
+# %% ../nbs/04a_summary.ipynb #0155802b
 def arch_info(name:str, size:int=32, **kwargs) -> dict:
     "Stable facts about arch `name`: `name`, `params`, `macs`, `rf`, `checks`, `documented_params`, `about`."
     m = create_model(name, **kwargs).eval()
@@ -62,6 +65,7 @@ def arch_info(name:str, size:int=32, **kwargs) -> dict:
     return dict(name=name, params=params, macs=int(_stats(m, size).total_mult_adds), rf=rf,
                 checks=arch_checks(m, rf, params, size), documented_params=ARCH_PARAMS[name], about=arch_doc(name))
 
+# %% ../nbs/04a_summary.ipynb #4b7a9757
 def arch_summary(name:str, size:int=32, **kwargs) -> dict:
     "`arch_info` plus the layer table (torchinfo's leaf layers) and the receptive-field table."
     m = create_model(name, **kwargs).eval()

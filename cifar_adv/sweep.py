@@ -31,6 +31,7 @@ def recipe_field(flag:str) -> str:
     "The `Recipe` field behind a `fit` flag: its name, or the field whose short alias it is (`ls`: `label_smoothing`)."
     return next(f.name for f in fields(Recipe) if flag in (f.name, f.metadata.get('flag')))
 
+# %% ../nbs/08_sweep.ipynb #edb7abcc
 def _param(flag:str, bounds:dict) -> dict:
     "A searchable parameter: its bounds, with the type (a number for `lr`, whose `find` is not searched) and the description of its `Recipe` field."
     name = recipe_field(flag)
@@ -39,6 +40,7 @@ def _param(flag:str, bounds:dict) -> dict:
 
 PARAMS = {k: _param(k, b) for k, b in SEARCH_BOUNDS.items()}
 
+# %% ../nbs/08_sweep.ipynb #4228a055
 DEFAULT_SPACE = ("lr=log:2e-3:3e-2,wd=log:5e-3:0.2,ls=0:0.2,p_crop=0.5:1,p_flip=0:0.5,p_dropout=0:0.5,"
                  "act=relu|silu|gelu,drop=0:0.3")
 
@@ -84,6 +86,7 @@ def _value(name:str, s:str):
           f"--space: {what} {name}={s} is outside {rng}")
     return v
 
+# %% ../nbs/08_sweep.ipynb #ca3cd015
 def parse_space(space:str|None,           # `name=lo:hi`, `name=log:lo:hi` or `name=a|b|c` (one value: fixed), comma-separated
                ) -> dict:                 # {name: `Dim`}, in the order given
     "The search space from its text (`DEFAULT_SPACE` when empty); an unknown name, a bad number, an empty or reversed range, or a value out of bounds is a `CifarAdvError`."
@@ -140,6 +143,7 @@ def recipe_values(cfg:Recipe) -> dict:
     d.update({k: getattr(cfg, recipe_field(k)) for k in PARAMS if getattr(cfg, recipe_field(k)) is not None})
     return d
 
+# %% ../nbs/08_sweep.ipynb #e672f7dc
 def recipe_point(dims:dict, cfg:Recipe) -> dict:
     "The values the recipe `cfg` (and its arch's own defaults) gives the searched parameters: the sweep's baseline trial."
     base = recipe_values(cfg)
@@ -164,6 +168,7 @@ def trial_recipe(sweep:dict, config:dict) -> Recipe:
     "The recipe of one trial: the sweep's recipe with the trial's `config` (searched values, by flag) over it, checked."
     return replace(Recipe(**sweep['recipe']), **{recipe_field(k): v for k, v in config.items()})
 
+# %% ../nbs/08_sweep.ipynb #744827bc
 def fit_command(sweep:dict, config:dict) -> str:
     "The `cifar-adv fit` command line that trains what trial `config` trained (`recipe_args`), with the thread count the trial had (on a CPU the float sums, so the result, depend on it)."
     args = ['cifar-adv', 'fit', *recipe_args(trial_recipe(sweep, config)), '--data', sweep['data']]
@@ -178,12 +183,14 @@ def sweep_trials(sweep:dict) -> list:
     trials = ExperimentAnalysis(str(Path(sweep['out'])/'tune')).trials
     return sorted(trials, key=lambda t: int(t.experiment_tag.split('_')[0]))    # the tag starts with the searcher's counter
 
+# %% ../nbs/08_sweep.ipynb #83f7b3be
 def _error_line(trial) -> str:
     "The last line of a failed trial's traceback: the exception and its message."
     f = trial.error_file
     lines = [l.strip() for l in Path(f).read_text().splitlines() if l.strip()] if f and Path(f).is_file() else []
     return lines[-1] if lines else 'failed'
 
+# %% ../nbs/08_sweep.ipynb #4cae1560
 def trials_table(trials:list, sweep:dict) -> list:
     "One row per trial: its kind (baseline, point, search), Ray's status, epochs run and final accuracy (its `metrics.csv`), wall time, stopped early or not, and its parameters as `fit_run` used them (its `run.json`)."
     rows, n_fixed = [], sweep['n_fixed']
@@ -202,11 +209,13 @@ def trials_table(trials:list, sweep:dict) -> list:
                          error=_error_line(t) if status == 'error' else ''))
     return rows
 
+# %% ../nbs/08_sweep.ipynb #9df44966
 def _used_params(run:dict, sweep:dict) -> dict:
     "The searched parameters' values in a trial's `run.json`."
     got = recipe_values(upgrade_run(run)['recipe'])
     return {k: got.get(k) for k in sweep['space']}
 
+# %% ../nbs/08_sweep.ipynb #5b05e89d
 def write_trials_csv(rows:list, dest:Path, space):
     "`trials.csv`: the columns of `TRIAL_COLS`, then the searched parameters, then any error."
     cols = list(TRIAL_COLS) + list(space) + ['error']

@@ -31,6 +31,7 @@ def versions() -> dict:
     return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__,
                 albumentations=albumentations.__version__, cifar_adv=cifar_adv.__version__)
 
+# %% ../nbs/05_train.ipynb #a72d5926
 def check_out_dir(out, force:bool=False) -> Path:
     "Check that `out` can hold a new run: absent, or an empty folder, or `force`; writable."
     out = Path(out)
@@ -53,15 +54,18 @@ def read_run(out) -> dict:
     except ValueError as e: raise CifarAdvError(f"{f} is not valid JSON: {one_line(e)}") from None
     return upgrade_run(d)
 
+# %% ../nbs/05_train.ipynb #c30a9022
 def _write_run(out:Path, run:dict):
     if not rank_distrib(): atomic_write_text(out/'run.json', json.dumps(run_record(**run), indent=2) + '\n')
 
+# %% ../nbs/05_train.ipynb #9fac9b17
 def check_recipe(cfg:Recipe):
     "What `Recipe` cannot check without torch and the augmentation library: the arch exists and takes its options, the preset exists and takes its probabilities."
     create_model(cfg.arch, **cfg.arch_kwargs)
     from cifar_adv.augment import make_aug
     make_aug(cfg.aug, **cfg.aug_probs)
 
+# %% ../nbs/05_train.ipynb #c32aa5b4
 def _load_data(run:dict, device) -> ImageArrays:
     "Seed everything, then decode the run's dataset (bad data fails here); subsets and a batch larger than the data are capped to it, each with a note, and `run.json` records what is used."
     cfg = run['recipe']
@@ -73,10 +77,12 @@ def _load_data(run:dict, device) -> ImageArrays:
     run['recipe'] = replace(cfg, n_train=n_train, n_valid=n_valid, bs=bs)
     return arrs
 
+# %% ../nbs/05_train.ipynb #e5e64d5c
 def epochs_done(st:dict) -> int:
     "How many epochs checkpoint `st` has completed (`RunLog` saves the last one's 0-based index): where a resume starts, `metrics.json`'s `resumed_at_epoch`."
     return st['epoch'] + 1
 
+# %% ../nbs/05_train.ipynb #dacb278a
 def _resumable(out:Path) -> tuple:
     "The run (`read_run`) and last checkpoint of the unfinished run in `out`."
     run, st = read_run(out), load_checkpoint(out)
@@ -85,10 +91,12 @@ def _resumable(out:Path) -> tuple:
         raise CifarAdvError(f"the run in {out} has finished all its {plural(epochs, 'epoch')}: nothing to resume")
     return run, st
 
+# %% ../nbs/05_train.ipynb #f0e314fd
 def _resumable_everywhere(out:Path) -> tuple:
     "`_resumable` read by rank 0 and sent to every process: the other machines of a run need not see its folder."
     return broadcast(_resumable(out) if not rank_distrib() else None)
 
+# %% ../nbs/05_train.ipynb #6e45708d
 def _run_log(st:dict|None, t0:float) -> RunLog:
     "The `RunLog` of a new run, or of a resumed one carrying on from its checkpoint `st` (and counting the parts before)."
     if st is None: return RunLog(t_start=t0)
@@ -97,6 +105,7 @@ def _run_log(st:dict|None, t0:float) -> RunLog:
     return RunLog(epochs_done(st), st['rows'], st['times'], st['lrs'], st['best'], st['smooth'], t_start=t0 - prior_wall_s,
                   scaler=st.get('scaler'))
 
+# %% ../nbs/05_train.ipynb #2419f494
 def _run_learner(out:Path, run:dict, arrs:ImageArrays, dev, show_progress:bool=True) -> Learner:
     "The run's `DataLoaders` and `Learner` (bars or a table: `bars_or_table`); for `lr='find'`, the lr rank 0 finds, given to every process and kept in `run.json`."
     cfg, machine = run['recipe'], run['machine']
@@ -113,6 +122,7 @@ def _run_learner(out:Path, run:dict, arrs:ImageArrays, dev, show_progress:bool=T
         run.update(recipe=replace(cfg, lr=lr), lr_find=lr); _write_run(out, run)         # a resume uses the same lr
     return learn
 
+# %% ../nbs/05_train.ipynb #6a1aa4cd
 def _save_final(learn:Learner, out:Path, cfg:Recipe, arrs:ImageArrays) -> list:
     "The final weights, unwrapped and with plain BatchNorm, as `models/last.pth`, `export.pkl` and the safe format; every process's weights digest."
     learn.model = plain_bn(unwrap(learn.model))
@@ -122,11 +132,13 @@ def _save_final(learn:Learner, out:Path, cfg:Recipe, arrs:ImageArrays) -> list:
     save_weights(learn, out, cfg.arch, cfg.arch_kwargs, arrs)
     return digests
 
+# %% ../nbs/05_train.ipynb #fcffa0f2
 def _write_schedule(out:Path, lrs:list, epochs:int):
     "`schedule.csv`: the learning rate of every iteration, with its position in epochs; by rank 0 only."
     if not rank_distrib(): atomic_write_text(out/'schedule.csv', 'iteration,epoch,lr\n' + ''.join(
         f'{i},{epochs * (i + 1) / len(lrs):.5f},{lr:.6g}\n' for i, lr in enumerate(lrs)))
 
+# %% ../nbs/05_train.ipynb #833a8830
 def _final_scores(learn:Learner, log:RunLog) -> dict:
     "The final weights' `accuracy`, `train_loss` and `valid_loss`: the last epoch's, or for a mixed-precision run a pass in fp32 (`validate_fp32`), as `evaluate` runs them, with the last autocast validation beside it."
     _, train_loss, valid_loss, acc = log.rows[-1]
@@ -134,6 +146,7 @@ def _final_scores(learn:Learner, log:RunLog) -> dict:
     loss32, acc32 = validate_fp32(learn)
     return dict(accuracy=acc32, train_loss=train_loss, valid_loss=loss32, accuracy_autocast=acc, valid_loss_autocast=valid_loss)
 
+# %% ../nbs/05_train.ipynb #8091b886
 def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
                      command:str|None=None, cbs:list|None=None) -> dict:
     "Train the run `run` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
@@ -170,6 +183,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
     if not rank_distrib(): atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
     return metrics
 
+# %% ../nbs/05_train.ipynb #264d32f6
 def fit_run(out,                                   # the run directory: a new one (absent or empty), or the run to `resume`
             cfg:Recipe|None=None,                  # the recipe (None: `RECIPE`; with `resume`, the run's own, from its run.json)
             machine:Machine|None=None,             # where and how to train (None: `Machine()`, this machine's defaults); a resume may change it
@@ -209,4 +223,3 @@ def fit_run(out,                                   # the run directory: a new on
     barrier()                                      # the others wait until rank 0 has written everything
     if joined: torch.distributed.destroy_process_group()
     return metrics
-

@@ -47,6 +47,7 @@ class TuneReport(Callback):
         with _tmp_checkpoint(self.out) as ck:
             tune.report(dict(accuracy=acc, valid_loss=valid_loss, train_loss=train_loss, epoch=epoch + 1), checkpoint=ck)
 
+# %% ../nbs/08a_tune.ipynb #827ead72
 @contextlib.contextmanager
 def _tmp_checkpoint(out:Path):
     "A Tune `Checkpoint` of what `fit_run(resume=True)` needs: `run.json` and `models/checkpoint.pth` (hard links where possible)."
@@ -99,6 +100,7 @@ def _progress_callback(epochs:int):
         def on_trial_error(self, iteration, trials, trial, **info): self._line(trial, 'failed')
     return OneLine()
 
+# %% ../nbs/08a_tune.ipynb #b917831d
 def _fmt(v) -> str: return v if isinstance(v, str) else f"{v:.4g}"
 
 # %% ../nbs/08a_tune.ipynb #382e26b6
@@ -118,6 +120,7 @@ def _check_new_sweep(out:Path):
     from cifar_adv.core import writable
     check(writable(out if out.exists() else parent), f"cannot write the sweep folder {out}: {parent} is not writable")
 
+# %% ../nbs/08a_tune.ipynb #889f3953
 def sweep_settings(out, cfg:Recipe, trials, space, points, baseline, scheduler, grace_period, search, concurrency,
                    cpus, gpus) -> dict:
     "Every setting of a new sweep checked, before anything is started or written; the content of `sweep.json` (its `data` filled in by `tune_run`)."
@@ -160,6 +163,7 @@ def _quiet_ray():
     os.environ.setdefault('RAY_worker_niceness', '0')          # Ray's default, 15, starves the trials on a busy machine
     for n in ('ray', 'ray.tune', 'ray.train'): logging.getLogger(n).setLevel(logging.ERROR)
 
+# %% ../nbs/08a_tune.ipynb #4ce32f55
 def _init_ray(address:str|None, sweep:dict):
     "Start a local Ray (or join the cluster at `address`), with the array cache's location for the trials."
     import ray

@@ -21,6 +21,7 @@ def _fail(msg:str, code:int):
     sys.stderr.write(f"cifar-adv: error: {msg}\n"); sys.stderr.flush()
     return code
 
+# %% ../nbs/06_verbs.ipynb #bdced564
 def data(data:str=None,  # dataset folder or .tgz (default: $CIFAR_ADV_DATA, fastai's cache, else download)
         ):
     "Show the dataset that would be used: path, classes, images per split and class, mean and std."
@@ -54,6 +55,7 @@ CHECK_COLS = {'no_maxpool': 'no-MP', 'depthwise_separable': 'DW-sep', 'dilated':
 
 def _checks_row(checks:dict) -> str: return '  '.join(f"{'yes' if checks[k] else '-':>{len(v)}}" for k, v in CHECK_COLS.items())
 
+# %% ../nbs/06_verbs.ipynb #7c400484
 def archs(json:bool=False,   # print JSON (a list of {name, params, macs, rf, checks, documented_params, about})
          ):
     "List the registered architectures: parameters, MACs per image, receptive field and the seeds' constraint checks."
@@ -69,6 +71,7 @@ def archs(json:bool=False,   # print JSON (a list of {name, params, macs, rf, ch
     print()
     for i in infos: print(f"{i['name']:<{w}}  {i['about']}")
 
+# %% ../nbs/06_verbs.ipynb #751bf468
 def summary(arch:str=RECIPE.arch, # architecture name (see `cifar-adv archs`)
             json:bool=False,    # print JSON: the `archs` keys plus `layers` and `rf_table`
            ):
@@ -95,11 +98,13 @@ def _load_model(model:str, device:str='auto', resize:str='squash'):
     from cifar_adv.inference import Predictor
     return Predictor.load(model, device=device, resize=resize)
 
+# %% ../nbs/06_verbs.ipynb #22cd0297
 def _fmt_row(r:dict, w:int) -> str:
     if r['error']: return f"{r['path']:<{w}}  {'ERROR':<12}  {'':>6}  {r['error']}"
     top = ', '.join(f"{l} {p:.2f}" for l, p in r['topk'])
     return f"{r['path']:<{w}}  {r['label']:<12}  {r['prob']:>6.3f}  {top}" + (f"  ({r['note']})" if r['note'] else '')
 
+# %% ../nbs/06_verbs.ipynb #c685ddf8
 def predict(model:str,                                                  # run directory, model.safetensors, export.pkl or .onnx
             paths:Param("image files, folders (recursive) or globs", str, nargs='+'),
             topk:int=3,          # how many classes to list per image
@@ -138,6 +143,7 @@ def predict(model:str,                                                  # run di
     bad = sum(1 for r in rows if r['error'])
     return _fail(f"{bad} of {len(rows)} inputs could not be predicted (see their rows)", 2) if bad else 0
 
+# %% ../nbs/06_verbs.ipynb #179de195
 def evaluate(model:str,       # run directory, model.safetensors, export.pkl or .onnx
              data:str=None,   # dataset folder or .tgz (its test/ split), or a folder of class folders (default: the run's data)
              json:bool=False, # print JSON: accuracy, per_class (precision, recall, f1, support), confusion_matrix, n_images
@@ -165,6 +171,7 @@ def evaluate(model:str,       # run directory, model.safetensors, export.pkl or 
     print(f"accuracy {r['accuracy']:.4f} on {r['n_images']:,} images of {r['data']}" + (" (flip TTA)" if tta else '') +
           f" [{r['format']} model {r['model']}]")
 
+# %% ../nbs/06_verbs.ipynb #9e4fb981
 def export(rundir:str,               # run directory, or a model file (model.safetensors, export.pkl)
            format:str='safetensors', # safetensors (model.safetensors + model.json), onnx, or onnx-int8 (quantized, calibrated on training images)
            out:str=None,             # output folder (safetensors) or .onnx file (default: beside the model, model.onnx or model.int8.onnx)
@@ -200,4 +207,3 @@ def export(rundir:str,               # run directory, or a model file (model.saf
             data = run_data(_json.loads((folder/'metrics.json').read_text()))
         r = export_onnx_int8(pred, dest, data, n_calib=n_calib, seed=seed)
         print(f"wrote {dest} (from {pred.source}); int8, calibrated on {r['n_calib']} training images of {r['data']} (seed {seed})")
-
