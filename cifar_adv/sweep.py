@@ -35,9 +35,11 @@ def recipe_field(flag:str) -> str:
 def _param(flag:str, bounds:dict) -> dict:
     "A searchable parameter: its bounds, with the type (a number for `lr`, whose `find` is not searched) and the description of its `Recipe` field."
     name = recipe_field(flag)
-    kind = next(a for a in (get_args(get_type_hints(Recipe)[name]) or [get_type_hints(Recipe)[name]]) if a is not type(None))
-    return dict(kind=kind, **{'lo': None, 'hi': None, **bounds}, about=docments(Recipe)[name])
+    hint = _HINTS[name]
+    kind = next(a for a in (get_args(hint) or [hint]) if a is not type(None))
+    return dict(kind=kind, **{'lo': None, 'hi': None, **bounds}, about=_DOCS[name])
 
+_HINTS, _DOCS = get_type_hints(Recipe), docments(Recipe)      # read once
 PARAMS = {k: _param(k, b) for k, b in SEARCH_BOUNDS.items()}
 
 # %% ../nbs/08_sweep.ipynb #4228a055
@@ -204,7 +206,7 @@ def trials_table(trials:list, sweep:dict) -> list:
         kind = 'baseline' if i == 0 and sweep['baseline'] else 'point' if i < n_fixed else 'search'
         rows.append(dict(trial=t.trial_id, kind=kind, status=status, epochs_run=n, accuracy=acc,
                          wall_time_s=round(m['time_total_s'], 1) if 'time_total_s' in m else None,
-                         stopped_early=status == 'done' and n < sweep['epochs'],
+                         stopped_early=status == 'done' and n < sweep['recipe']['epochs'],
                          **{k: used.get(k) for k in sweep['space']},
                          error=_error_line(t) if status == 'error' else ''))
     return rows
@@ -228,12 +230,12 @@ def write_trials_csv(rows:list, dest:Path, space):
 # %% ../nbs/08_sweep.ipynb #1ab5d5a2
 def best_trial(rows:list, sweep:dict, trials:list) -> dict:
     "The trial with the best final accuracy among those that ran every epoch, with the `cifar-adv fit` command that reproduces it, and the baseline's accuracy when it ran every epoch."
-    full = [r for r in rows if r['status'] == 'done' and r['epochs_run'] == sweep['epochs']]
+    full = [r for r in rows if r['status'] == 'done' and r['epochs_run'] == sweep['recipe']['epochs']]
     configs = {t.trial_id: t.config for t in trials}
     base = next((r for r in rows if r['kind'] == 'baseline'), None)
     out = dict(complete=len(rows) == sweep['trials'] and all(r['status'] in ('done', 'error') for r in rows),
-               n_trials=len(rows), n_ran_all_epochs=len(full), epochs=sweep['epochs'], seed=sweep['seed'], data=sweep['data'],
-               arch=sweep['arch'], metric='final accuracy on the validation split (the test set)')
+               n_trials=len(rows), n_ran_all_epochs=len(full), epochs=sweep['recipe']['epochs'], seed=sweep['recipe']['seed'], data=sweep['data'],
+               arch=sweep['recipe']['arch'], metric='final accuracy on the validation split (the test set)')
     if base is not None and base in full: out.update(baseline_trial=base['trial'], baseline_accuracy=base['accuracy'])
     if not full: return dict(out, best=None)
     b = max(full, key=lambda r: r['accuracy'])
@@ -266,7 +268,7 @@ def plot_trials(rows:list, sweep:dict, dest:Path):
         ax.set_xlabel(name); ax.grid(alpha=0.3)
     for ax in axes[:, 0]: ax.set_ylabel('final accuracy')
     for ax in list(axes.flat)[n:]: ax.axis('off')
-    fig.suptitle(f"{sweep['arch']}, {plural(len(ran), 'trial')} of up to {plural(sweep['epochs'], 'epoch')}: "
+    fig.suptitle(f"{sweep['recipe']['arch']}, {plural(len(ran), 'trial')} of up to {plural(sweep['recipe']['epochs'], 'epoch')}: "
                  "filled ran every epoch, hollow stopped early, star the recipe", fontsize=9)
     fig.tight_layout()
     with atomic_path(dest) as tmp: fig.savefig(tmp, format='png', dpi=100)

@@ -148,7 +148,7 @@ def _final_scores(learn:Learner, log:RunLog) -> dict:
 
 # %% ../nbs/05_train.ipynb #8091b886
 def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:float, show_progress:bool=True,
-                     command:str|None=None, cbs:list|None=None) -> dict:
+                     cbs:list|None=None) -> dict:
     "Train the run `run` describes (from checkpoint `st` when resuming) and write its results into `out`; `metrics.json`'s content."
     dev, world = resolve_device(run['machine'].device), max(1, num_distrib())
     learn = _run_learner(out, run, arrs, dev, show_progress)
@@ -179,7 +179,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    epoch_time_s=round(fit_s / epochs, 1), wall_time_s=round(time.time() - log.t_start, 1),
                    peak_rss_mb=round(peak_rss_mb()), resumed_at_epoch=start if resumed else None,
                    wall_time_before_resume_s=round(t0 - log.t_start, 1) if resumed else None,
-                   versions=versions(), command=command or run['command'])
+                   versions=versions(), command=run['command'])
     if not rank_distrib(): atomic_write_text(out/'metrics.json', json.dumps(metrics, indent=2) + '\n')
     return metrics
 
@@ -219,7 +219,7 @@ def fit_run(out,                                   # the run directory: a new on
         else:
             out.mkdir(parents=True, exist_ok=True)
             _write_run(out, run)                   # the settings a resume reuses
-    metrics = _train_and_write(out, run, arrs, st, t0, show_progress, command, cbs)
+    metrics = _train_and_write(out, run, arrs, st, t0, show_progress, cbs)
     barrier()                                      # the others wait until rank 0 has written everything
     if joined: torch.distributed.destroy_process_group()
     return metrics

@@ -147,7 +147,7 @@ def sweep_settings(out, cfg:Recipe, trials, space, points, baseline, scheduler, 
         import torch
         gpus = min(1.0, 1 / concurrency) if torch.cuda.is_available() else 0.0
     check(0 <= gpus, f"--gpus must be >= 0, got {gpus}")
-    return dict(out=str(out.absolute()), recipe=asdict(cfg), arch=cfg.arch, epochs=epochs, seed=cfg.seed, trials=trials,
+    return dict(out=str(out.absolute()), recipe=asdict(cfg), trials=trials,
                 space={n: d.__dict__ for n, d in dims.items()}, points=fixed, baseline=baseline, n_fixed=len(fixed),
                 scheduler=scheduler, grace_period=grace_period, search=search, concurrency=concurrency, cpus=cpus, gpus=gpus,
                 threads=cpus, data=None)
@@ -190,21 +190,21 @@ def _tuner(sweep:dict, restore:bool=False):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         # the baseline may lie outside a range the user gave: it still runs, as the reference, which Optuna warns about
         warnings.filterwarnings('ignore', message=r'Fixed parameter \S+ with value .* is out of range', category=UserWarning)
-        searcher = OptunaSearch(points_to_evaluate=sweep['points'] or None, sampler=optuna.samplers.TPESampler(seed=sweep['seed']))
+        searcher = OptunaSearch(points_to_evaluate=sweep['points'] or None, sampler=optuna.samplers.TPESampler(seed=sweep['recipe']['seed']))
     else:
         from ray.tune.search import BasicVariantGenerator
-        searcher = BasicVariantGenerator(points_to_evaluate=sweep['points'] or None, random_state=sweep['seed'])
+        searcher = BasicVariantGenerator(points_to_evaluate=sweep['points'] or None, random_state=sweep['recipe']['seed'])
     scheduler = None
     if sweep['scheduler'] == 'asha':
         from ray.tune.schedulers import ASHAScheduler
-        scheduler = ASHAScheduler(time_attr='training_iteration', max_t=sweep['epochs'], grace_period=sweep['grace_period'],
+        scheduler = ASHAScheduler(time_attr='training_iteration', max_t=sweep['recipe']['epochs'], grace_period=sweep['grace_period'],
                                   reduction_factor=2)
     # num_to_keep 2: the sweep's saved state can lag one checkpoint behind a trial; a sweep killed then must still find that checkpoint
     return Tuner(trainable, param_space={n: d.tune() for n, d in dims.items()},
                  tune_config=TuneConfig(metric='accuracy', mode='max', num_samples=sweep['trials'], search_alg=searcher,
                                         scheduler=scheduler, max_concurrent_trials=sweep['concurrency'], reuse_actors=False),
                  run_config=RunConfig(name='tune', storage_path=sweep['out'], verbose=0,
-                                      callbacks=[_progress_callback(sweep['epochs'])],
+                                      callbacks=[_progress_callback(sweep['recipe']['epochs'])],
                                       checkpoint_config=CheckpointConfig(num_to_keep=2), failure_config=FailureConfig(max_failures=0)))
 
 # %% ../nbs/08a_tune.ipynb #998a87a2
@@ -251,8 +251,8 @@ def tune_run(out,                             # the sweep folder SWEEPDIR: new (
     _init_ray(address, sweep)
     try:
         n_img = f"{plural(len(arrs.train_y) if sweep['recipe']['n_train'] is None else sweep['recipe']['n_train'], 'training image')}"
-        print(f"{'resuming' if resume else 'sweep'} {out}: {plural(sweep['trials'], 'trial')} of {sweep['arch']}, "
-              f"up to {plural(sweep['epochs'], 'epoch')} each on {n_img}, {sweep['concurrency']} at a time "
+        print(f"{'resuming' if resume else 'sweep'} {out}: {plural(sweep['trials'], 'trial')} of {sweep['recipe']['arch']}, "
+              f"up to {plural(sweep['recipe']['epochs'], 'epoch')} each on {n_img}, {sweep['concurrency']} at a time "
               f"({plural(sweep['cpus'], 'CPU')}{', %g GPU' % sweep['gpus'] if sweep['gpus'] else ''} each)", flush=True)
         _tuner(sweep, restore=resume).fit()
         best = write_results(sweep)
