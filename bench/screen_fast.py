@@ -33,7 +33,7 @@ ap.add_argument('--bias_scaler', type=float, default=64.0, help="BatchNorm biase
 ap.add_argument('--ls', type=float, default=0.2, help='label smoothing (default 0.2)')
 ap.add_argument('--lookahead', type=int, default=1, help='1: lookahead toward a slow average from epoch 3; 0: off')
 ap.add_argument('--whiten', type=int, default=1, help='1: the frozen whitening stem; 0: a trained 2x2 stem')
-ap.add_argument('--holdout', type=int, default=5000, help='training images kept out to choose settings on (default 5000; 0: train on all 50,000, for a final run with --test)')
+ap.add_argument('--holdout', type=int, default=5000, help='training images kept out to choose settings on (default 5000, the split of `fit --valid holdout`; 0: train on all 50,000, for a final run with --test)')
 ap.add_argument('--test', action='store_true', help='also score the final weights on the official test set')
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's own choice)")
@@ -45,6 +45,7 @@ from torch import nn
 import torch.nn.functional as F
 from cifar_adv.core import atomic_write_text
 from cifar_adv.data import load_arrays
+from cifar_adv.dls import holdout_idxs
 from cifar_adv.rf import receptive_field
 from cifar_adv.summary import arch_checks
 
@@ -100,8 +101,8 @@ def whiten_init(stem:nn.Conv2d, x:torch.Tensor, eps=5e-4):
 
 # ---- the data: uint8 arrays, normalised once; augmentation as whole-batch tensor operations ----
 arrs = load_arrays(a.data)
-perm = np.random.default_rng(0).permutation(len(arrs.train_y))          # the held-out split is fixed, whatever --seed
-tr, ho = perm[:len(perm) - a.holdout], perm[len(perm) - a.holdout:]
+n = len(arrs.train_y)                                                     # the product's held-out split (`fit --valid holdout`), fixed whatever --seed
+tr, ho = holdout_idxs(n, a.holdout / n) if a.holdout else (np.arange(n), np.arange(0))
 mean, std = torch.tensor(arrs.mean).view(1, 3, 1, 1), torch.tensor(arrs.std).view(1, 3, 1, 1)
 def prep(x): return ((torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255) - mean) / std
 xtr, ytr = prep(arrs.train_x[tr]), torch.from_numpy(arrs.train_y[tr]).long()

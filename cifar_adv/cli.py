@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import get_args, get_type_hints
 from fastcore.script import Param, _HelpFormatter
 from fastcore.docments import docments
-from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machine, settings_of
+from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machine, settings_of, VALID_SPLITS
 from .verbs import _fail, archs, data, evaluate, export, predict, report, summary
 
 # %% auto #0
@@ -137,7 +137,7 @@ def _fit_guarded(out:Path, go, report:bool=True, device:str='auto') -> int:
         with alone(): r = make_report(out, device=device)      # one process, whatever torchrun's environment says
         print(f"report: {r['out']/'report.html'} ({r['time_s']:.0f} s)")
     print(f"{m['arch']}: {m['params']:,} params, RF {m['rf']}, {plural(m['epochs'], 'epoch')} in {m['fit_time_s']:.0f} s; "
-          f"test accuracy {m['accuracy']:.4f} ({m['n_valid']} images, final weights)")
+          f"{VALID_SPLITS[m['valid']]} accuracy {m['accuracy']:.4f} ({m['n_valid']} images, final weights)")
     print(f"run directory: {out}")
 
 # %% ../nbs/06a_cli.ipynb #632e2427
@@ -151,12 +151,12 @@ def lr_find(data:str=None,       # dataset folder or .tgz
     from cifar_adv.learner import find_lr, get_learner, resolve_precision, seed_run
     from cifar_adv.train import check_out_dir, check_recipe
     from cifar_adv.data import load_arrays
-    from cifar_adv.dls import get_dls, resolve_device
+    from cifar_adv.dls import get_dls, resolve_device, valid_split
     check_recipe(cfg)
     dev = resolve_device(machine.device); resolve_precision(machine.precision, dev)
     out = check_out_dir(Path(out) if out else _default_out(cfg.arch, '-lr-find'), force)
     seed_run(cfg.seed, dev, machine.deterministic)
-    dls = get_dls(load_arrays(data), bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train, n_valid=cfg.bs,
+    dls = get_dls(valid_split(load_arrays(data), cfg.valid), bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train, n_valid=cfg.bs,
                   seed=cfg.seed, device=dev, num_workers=machine.num_workers)
     out.mkdir(parents=True, exist_ok=True)
     learn = get_learner(dls, cfg, path=out, precision=machine.precision)
@@ -208,7 +208,7 @@ def tune(out:str=None,          # sweep folder SWEEPDIR (default: runs/<timestam
     print(f"sweep folder: {out} (trials.csv, best.json, accuracy.png)")
 
 tune.settings = (Recipe,)
-tune.defaults = dict(arch='advnet_s', epochs=8)      # a sweep's own: the small Net (under 100k), short trials
+tune.defaults = dict(arch='advnet_s', epochs=8, valid='holdout')      # a sweep's own: the small Net (under 100k), short trials, chosen on held-out training images
 
 
 # %% ../nbs/06a_cli.ipynb #6e964d5a

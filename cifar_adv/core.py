@@ -9,10 +9,10 @@ from dataclasses import dataclass, asdict, fields, field, replace  # noqa: F401 
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'RECIPE', 'DEFAULT_ARCH', 'PRECISIONS', 'RUN_SCHEMA', 'CifarAdvError', 'RunFailed',
-           'check', 'one_line', 'plural', 'atomic_path', 'writable', 'atomic_write_text', 'file_sha256',
-           'no_update_check', 'note', 'cache_dir', 'Recipe', 'Machine', 'settings_of', 'recipe_args', 'run_record',
-           'upgrade_run']
+__all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'VALID_SPLITS', 'RECIPE', 'DEFAULT_ARCH', 'PRECISIONS', 'RUN_SCHEMA',
+           'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'atomic_path', 'writable', 'atomic_write_text',
+           'file_sha256', 'no_update_check', 'note', 'cache_dir', 'Recipe', 'Machine', 'settings_of', 'recipe_args',
+           'run_record', 'upgrade_run']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -110,6 +110,7 @@ def cache_dir() -> Path:
 # %% ../nbs/00_core.ipynb #ec9cea46
 ARCH_OPTIONS = ('width', 'act', 'drop')                       # the `Recipe` fields passed to the arch (`arch_options`)
 AUG_PROBS = ('p_crop', 'p_flip', 'p_affine', 'p_dropout')     # the `Recipe` fields that override the preset's probabilities
+VALID_SPLITS = {'test': 'test', 'holdout': 'held-out'}        # `Recipe.valid`: what a run validates on, and how its accuracy is named
 
 @dataclass(frozen=True)
 class Recipe:
@@ -130,11 +131,12 @@ class Recipe:
     cutmix:float=0.0            # CutMix with this alpha, e.g. 1.0 (0: off)
     seed:int=42                 # random seed of the weights, the shuffling and the augmentation
     n_train:int|None=None       # train on a class-balanced subset of this many images
-    n_valid:int|None=None       # validate on a class-balanced subset of this many test images
+    n_valid:int|None=None       # validate on a class-balanced subset of this many validation images
     width:float|None=None       # width multiplier of the arch (default: the arch's own; the default arch's is 1.0)
     act:str|None=None           # activation: relu, gelu, silu, celu, mish (default: the arch's own; the default arch's is relu)
     drop:float|None=None        # dropout before the final linear layer (default: the arch's own; the default arch's is 0)
     opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
+    valid:str='test'            # the validation split: test (the official test set, for final figures) or holdout (a tenth of the training images, kept out of training: for choosing settings)
 
     def __post_init__(self):
         lr = self.lr
@@ -156,6 +158,7 @@ class Recipe:
             check(v is None or 0 <= v <= 1, f"augmentation probability {k}={v} must be between 0 and 1")
         check(self.width is None or self.width > 0, f"width must be > 0, got {self.width}")
         check(self.drop is None or 0 <= self.drop < 1, f"drop must be in [0, 1), got {self.drop}")
+        check(self.valid in VALID_SPLITS, f"valid must be test or holdout, got {self.valid!r}")
 
     @property
     def arch_kwargs(self) -> dict:

@@ -8,13 +8,14 @@ import os
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .core import check, RECIPE, note
+from dataclasses import replace
+from .core import check, RECIPE, VALID_SPLITS, note
 from .image import load_rgb
 from .data import ImageArrays
 
 # %% auto #0
-__all__ = ['LoadImage', 'ToTensorImage', 'subset_idxs', 'fit_bs', 'fit_n', 'default_workers', 'ArrayDL', 'resolve_device',
-           'get_dls']
+__all__ = ['HOLDOUT_FRAC', 'LoadImage', 'ToTensorImage', 'subset_idxs', 'fit_bs', 'fit_n', 'holdout_idxs', 'valid_split',
+           'default_workers', 'ArrayDL', 'resolve_device', 'get_dls']
 
 # %% ../nbs/02a_dls.ipynb #0208b7c3
 from fastai.vision.all import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
@@ -59,6 +60,31 @@ def fit_n(n:int|None,                # the subset size asked for (`n_train`, `n_
     if n is None or n <= total: return n
     note(f"note: {name} {n} is larger than the {split} ({total} images): using all {total}")
     return total
+
+# %% ../nbs/02a_dls.ipynb #bf4da67d
+HOLDOUT_FRAC = 0.1      # `valid='holdout'`: the share of the training images kept out (5,000 of CIFAR-10's 50,000)
+
+def holdout_idxs(n:int,                     # the training images
+                 frac:float=HOLDOUT_FRAC,   # the share held out
+                ) -> tuple:
+    "Indices `(train, holdout)` of `n` training images: `holdout` is the last `frac` of a fixed permutation (seed 0, whatever the run's seed), so every run and every trial of a sweep holds out the same images."
+    perm = np.random.default_rng(0).permutation(n)
+    k = n - max(1, int(round(n * frac)))
+    return np.sort(perm[:k]), np.sort(perm[k:])
+
+
+# %% ../nbs/02a_dls.ipynb #4dae223b
+def valid_split(arrs:ImageArrays,    # the decoded dataset (`load_arrays`)
+                valid:str='test',    # `test`: its test split; `holdout`: training images kept out (`holdout_idxs`)
+               ) -> ImageArrays:
+    "`arrs` with the training and validation splits of a run that validates on `valid` (`Recipe.valid`); the normalisation statistics stay the whole training set's."
+    check(valid in VALID_SPLITS, f"valid must be test or holdout, got {valid!r}")
+    if valid == 'test': return arrs
+    tr, ho = holdout_idxs(len(arrs.train_y))
+    files = lambda i: [arrs.train_files[j] for j in i] if len(arrs.train_files) == len(arrs.train_y) else []
+    return replace(arrs, train_x=arrs.train_x[tr], train_y=arrs.train_y[tr], valid_x=arrs.train_x[ho], valid_y=arrs.train_y[ho],
+                   train_files=files(tr), valid_files=files(ho))
+
 
 # %% ../nbs/02a_dls.ipynb #378d7dbf
 def _cores() -> int:

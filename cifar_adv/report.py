@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from matplotlib.figure import Figure      # figures of their own, not pyplot's: the user's backend and figures are left alone
 from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
-from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable, note
+from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable, note, VALID_SPLITS
 from .data import load_arrays, run_data
-from .dls import get_dls
+from .dls import get_dls, valid_split
 
 # %% auto #0
 __all__ = ['load_run', 'valid_dl', 'RunInterpretation', 'save_csv', 'save_fig', 'plot_curves', 'plot_confusion', 'plot_gallery',
@@ -33,6 +33,7 @@ def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
     "DataLoaders over the run's validation images (`test/`, or the run's class-balanced subset), normalised with the model's `stats`; one training image per class, since a report does not train."
     from dataclasses import replace
     _check_vocab(arrs.classes, classes)
+    arrs = valid_split(arrs, meta.get('valid', 'test'))       # a run validated on held-out training images is reported on them
     n_valid = meta.get('n_valid') if meta.get('n_valid') != len(arrs.valid_y) else None
     k = len(classes)
     return get_dls(replace(arrs, **stats), bs=k, n_train=k, aug='none', n_valid=n_valid, seed=meta.get('seed', 0),
@@ -225,7 +226,7 @@ def _img_tag(path:Path) -> str:
 # %% ../nbs/05a_report.ipynb #e63f7be1
 def _write_docs(out:Path, meta:dict, acc:float, n:int, per:pd.DataFrame, confused:pd.DataFrame, figs:list):
     head = [f"# Run report: {meta.get('arch', '?')}", "",
-            f"- test accuracy: **{100*acc:.2f}%** on {n:,} images (final weights)",
+            f"- {VALID_SPLITS[meta.get('valid', 'test')]} accuracy: **{100*acc:.2f}%** on {n:,} images (final weights)",
             f"- arch: `{meta.get('arch')}`, {meta.get('params', 0):,} parameters, receptive field {meta.get('rf')}",
             f"- epochs: {meta.get('epochs')}, batch size {meta.get('bs')}, max lr {meta.get('lr')}, augmentation `{meta.get('aug')}`",
             f"- command: `{meta.get('command', '')}`", ""]
@@ -316,7 +317,7 @@ def make_report(rundir, # a finished run directory (`fit`'s, or a committed one 
         figs.append(('lr_find', out/'lr_find.png'))
     acc = interp.accuracy
     _write_docs(out, meta, acc, len(targs), per, confused, figs)
-    summary = dict(accuracy=acc, n_images=len(targs), time_s=round(time.time() - t0, 1))
+    summary = dict(accuracy=acc, valid=meta.get('valid', 'test'), n_images=len(targs), time_s=round(time.time() - t0, 1))
     atomic_write_text(out/'report.json', json.dumps(dict(run=str(rundir), **summary, per_class=per.to_dict(orient='records')), indent=2) + '\n')
     if record and not committed_run(rundir) and (rundir/'metrics.json').exists():
         meta = json.loads((rundir/'metrics.json').read_text())

@@ -235,7 +235,7 @@ def best_trial(rows:list, sweep:dict, trials:list) -> dict:
     base = next((r for r in rows if r['kind'] == 'baseline'), None)
     out = dict(complete=len(rows) == sweep['trials'] and all(r['status'] in ('done', 'error') for r in rows),
                n_trials=len(rows), n_ran_all_epochs=len(full), epochs=sweep['recipe']['epochs'], seed=sweep['recipe']['seed'], data=sweep['data'],
-               arch=sweep['recipe']['arch'], metric='final accuracy on the validation split (the test set)')
+               arch=sweep['recipe']['arch'], metric=f"final accuracy on the validation split ({'the test set' if sweep['recipe'].get('valid', 'test') == 'test' else 'held-out training images'})")
     if base is not None and base in full: out.update(baseline_trial=base['trial'], baseline_accuracy=base['accuracy'])
     if not full: return dict(out, best=None)
     b = max(full, key=lambda r: r['accuracy'])

@@ -12,7 +12,7 @@ from .core import (CifarAdvError, writable, check, one_line, plural, atomic_writ
 from fastai.vision.all import Learner
 from fastai.torch_core import rank_distrib, num_distrib
 from .data import load_arrays, ImageArrays
-from .dls import get_dls, subset_idxs, fit_bs, fit_n, resolve_device
+from .dls import get_dls, subset_idxs, fit_bs, fit_n, resolve_device, valid_split
 from .models import create_model, n_params
 from .rf import receptive_field
 from .learner import bars_or_table, find_lr, get_learner, resolve_precision, seed_run, validate_fp32
@@ -70,9 +70,9 @@ def _load_data(run:dict, device) -> ImageArrays:
     "Seed everything, then decode the run's dataset (bad data fails here); subsets and a batch larger than the data are capped to it, each with a note, and `run.json` records what is used."
     cfg = run['recipe']
     seed_run(cfg.seed, device, run['machine'].deterministic)
-    arrs = load_arrays(run['data'], skip_bad=run['skip_bad'])
+    arrs = valid_split(load_arrays(run['data'], skip_bad=run['skip_bad']), cfg.valid)
     n_train = fit_n(cfg.n_train, len(arrs.train_y))
-    n_valid = fit_n(cfg.n_valid, len(arrs.valid_y), 'n_valid', 'test set')
+    n_valid = fit_n(cfg.n_valid, len(arrs.valid_y), 'n_valid', 'test set' if cfg.valid == 'test' else 'held-out split')
     bs = fit_bs(cfg.bs, len(subset_idxs(arrs.train_y, n_train, cfg.seed)))
     run['recipe'] = replace(cfg, n_train=n_train, n_valid=n_valid, bs=bs)
     return arrs
@@ -169,7 +169,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    lr=float(lr), lr_find=run['lr_find'], bs=cfg.bs, wd=cfg.wd,
                    label_smoothing=cfg.label_smoothing, aug=cfg.aug, aug_probs=cfg.aug_probs, seed=cfg.seed,
                    ema=cfg.ema, mixup=cfg.mixup, cutmix=cfg.cutmix,
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                   valid=cfg.valid, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
                    device=str(dls.device),
                    precision=learn.precision, deterministic=run['machine'].deterministic, world_size=world,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from fastcore.script import Param
-from .core import check, RECIPE
+from .core import check, RECIPE, VALID_SPLITS
 
 
 # %% auto #0
@@ -47,7 +47,7 @@ def report(rundir:str,        # run directory written by `cifar-adv fit`, or a c
     "Write a run's report (curves, per-class, confusion matrix, top losses, GradCAM) to RUNDIR/report/, or runs/NAME-report/ for a committed run."
     from cifar_adv.report import make_report        # it checks --n, the run, --out, then the device, before anything is written
     r = make_report(rundir, data=data, n=n, device=device, out=out, record=False)   # metrics.json is fit's record: never rewritten
-    print(f"test accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
+    print(f"{VALID_SPLITS[r['valid']]} accuracy {r['accuracy']:.4f} on {r['n_images']:,} images; report in {r['out']} ({r['time_s']:.0f} s)")
 
 # %% ../nbs/06_verbs.ipynb #9b17791d
 CHECK_COLS = {'no_maxpool': 'no-MP', 'depthwise_separable': 'DW-sep', 'dilated': 'dilated', 'gap': 'GAP',

@@ -26,7 +26,7 @@ def test_the_recipe_is_declared_once():
     declared = {f.__name__: sorted(names & set(inspect.signature(f).parameters)) for f in (fit, lr_find, tune, fit_run, tune_run)}
     assert declared == dict(fit=[], lr_find=[], tune=[], fit_run=[], tune_run=[])
     docs = docments(Recipe)
-    assert len(fields) == 21 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
+    assert len(fields) == 22 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
     p = verb_parser(fit, 'cifar-adv fit')
     flags = {a.dest: a for a in p._actions}
     for f in fields:
@@ -38,6 +38,12 @@ def test_the_recipe_is_declared_once():
         shared = [k for k in dataclasses.asdict(RECIPE) if k in d]
         assert len(shared) == n and {k: d[k] for k in shared} == {k: getattr(RECIPE, k) for k in shared}, f.__name__
     assert DEFAULT_ARCH == RECIPE.arch
+
+def test_tune_chooses_on_held_out_images():
+    "A sweep validates on held-out training images unless told otherwise; `fit` on the test set."
+    from cifar_adv.cli import fit, tune, verb_parser
+    assert verb_parser(tune, 'cifar-adv tune').parse_args([]).valid == 'holdout'
+    assert verb_parser(fit, 'cifar-adv fit').parse_args([]).valid == 'test'
 
 def test_learner_uses_the_recipes_optimiser(sample):
     import fastai.optimizer
@@ -72,6 +78,7 @@ def test_help_does_not_import_torch():
     (['--ema', '1'], 'ema (the decay'),
     (['--mixup', '-0.2'], 'mixup (the alpha'),
     (['--mixup', '0.2', '--cutmix', '1'], 'choose one of --mixup and --cutmix'),
+    (['--valid', 'train'], 'valid must be test or holdout'),
 ])
 def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg, capsys):
     out = tmp_path/'run'

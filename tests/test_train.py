@@ -172,3 +172,23 @@ def test_weight_decay_spares_batchnorm_and_biases(sample):
     assert decayed and spared and len(decayed) + len(spared) == len(list(learn.model.parameters()))
     assert all(n.endswith('.weight') and '.bn.' not in n for n in decayed), decayed
     assert not spared & {id(p) for n, p in learn.model.named_parameters() if n in decayed}
+
+def test_fit_validates_on_held_out_training_images(sample, tmp_path, capsys):
+    "`--valid holdout`: the run trains on 90% of the training images and validates (and is reported) on the other 10%, never on the test set."
+    from cifar_adv.data import load_arrays
+    from cifar_adv.dls import holdout_idxs
+    from cifar_adv.report import load_run
+    out = tmp_path/'run'
+    r = call_cli(capsys, 'fit', '--arch', 'advnet_s', '--epochs', 1, '--bs', 32, '--data', sample, '--seed', 1, '--valid', 'holdout', '--out', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    arrs = load_arrays(sample)
+    tr, ho = holdout_idxs(len(arrs.train_y))
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['valid'] == 'holdout' and (m['n_train'], m['n_valid']) == (len(tr), len(ho)) == (180, 20)
+    assert json.loads((out/'run.json').read_text())['recipe']['valid'] == 'holdout'
+    assert 'held-out accuracy' in r.stdout and 'test accuracy' not in r.stdout
+    rep = json.loads((out/'report'/'report.json').read_text())
+    assert rep['valid'] == 'holdout' and rep['n_images'] == 20 and rep['accuracy'] == pytest.approx(m['accuracy'], abs=1e-6)
+    assert 'held-out accuracy' in (out/'report'/'report.md').read_text()
+    learn, _ = load_run(out, 'cpu')
+    assert (learn.dls.valid.x == arrs.train_x[ho]).all()          # the report's images are the held-out training images

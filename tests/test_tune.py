@@ -54,6 +54,7 @@ def test_sweep_writes_a_row_per_trial_with_the_params_it_used(sweep):
         rec = run['recipe']
         assert (float(row['lr']), float(row['wd']), row['act'], float(row['p_flip'])) == (rec['lr'], rec['wd'], rec['act'], rec['p_flip']), row
         assert (rec['arch'], rec['epochs'], rec['seed'], rec['bs']) == ('advnet_s', 2, 0, 16)
+        assert rec['valid'] == 'holdout'            # a sweep chooses on held-out training images, not the test set
         epochs = read_csv(out/'runs'/row['trial']/'metrics.csv')
         assert row['status'] == 'done' and int(row['epochs_run']) == len(epochs)
         assert float(row['accuracy']) == float(epochs[-1]['accuracy']) and float(row['wall_time_s']) > 0
@@ -71,6 +72,7 @@ def test_best_command_reproduces_the_best_trial(sweep, tmp_path):
     best, rows = json.loads((out/'best.json').read_text()), read_csv(out/'trials.csv')
     full = [row for row in rows if int(row['epochs_run']) == 2]
     assert best['complete'] and best['accuracy'] == max(float(row['accuracy']) for row in full)
+    assert best['metric'] == 'final accuracy on the validation split (held-out training images)' and '--valid holdout' in best['command']
     if rows[0]['epochs_run'] == '2':                # the baseline ran every epoch (ASHA may stop it when it is not first at a rung)
         assert best['baseline_accuracy'] == float(rows[0]['accuracy'])
         assert best['gain_over_baseline'] == best['accuracy'] - best['baseline_accuracy']
@@ -88,7 +90,7 @@ def test_asha_stops_a_clearly_bad_trial(tmp_path, sample):
     "Two identical good trials, then one with a learning rate far too low: at ASHA's first rung (epoch 1) it is below the others, and stopped."
     out = tmp_path/'asha'
     r = run_cli('tune', '--out', out, '--trials', 3, '--concurrency', 2, '--data', sample, *FAST, '--space', 'lr=log:1e-8:1e-1',
-                '--points', 'lr=0.01;lr=0.01;lr=1e-7', '--no_baseline', '--scheduler', 'asha')
+                '--points', 'lr=0.01;lr=0.01;lr=1e-7', '--no_baseline', '--scheduler', 'asha', '--valid', 'test')   # 100 test images, not 20 held out
     assert r.returncode == 0, r.stderr[-3000:]
     rows = read_csv(out/'trials.csv')
     assert [float(row['lr']) for row in rows] == [0.01, 0.01, 1e-7] and {row['kind'] for row in rows} == {'point'}
