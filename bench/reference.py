@@ -3,6 +3,7 @@
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
     python bench/reference.py --arch advnet --epochs 15 --aug seed --p_affine 0 --data ../shared/data/cifar10.tgz   # an ablation
     python bench/reference.py --name advnet-60ep-flipcrop --resume     # finish a run a stop interrupted
+    python bench/reference.py --recipe fast --seed 1 --data ../shared/data/cifar10.tgz   # a named recipe: results/airnet-12ep-fast-seed1
 
 Takes every `cifar-adv fit` setting (the fields of `Recipe` and `Machine`, as flags: `add_settings`), 15 epochs unless told.
 Writes `results/NAME/` (default `<arch>-<epochs>ep`, with each change from the default recipe appended: `run_name`) with
@@ -13,22 +14,28 @@ re-checks the weights with `cifar-adv evaluate`. The README's results table is g
 """
 import sys, shlex
 from pathlib import Path
-from cifar_adv.core import RECIPE, Recipe, Machine, settings_of, fields
+from cifar_adv.core import RECIPES, Recipe, Machine, settings_of, fields
 from cifar_adv.cli import add_settings
 from cifar_adv.train import fit_run
 from _results import save_result
 from _args import bench_parser, add_common
 
-def run_name(cfg:Recipe) -> str:
-    "`<arch>-<epochs>ep`, then each setting that differs from `RECIPE`: a name's value (`-seed`, `-silu`), or a number after its flag (`-ls0`, `-affine0`)."
-    tags = []
+def run_name(cfg:Recipe, recipe:str='default') -> str:
+    "`<arch>-<epochs>ep`, the named recipe unless `default`, then each setting that differs from that recipe's: a name's value (`-seed`, `-silu`), a switch's name (`-lookahead`, `-nolookahead`), or a number after its flag (`-ls0`, `-affine0`)."
+    base, tags = RECIPES[recipe].recipe, [] if recipe == 'default' else [recipe]
     for f in fields(Recipe):
         v = getattr(cfg, f.name)
-        if f.name in ('arch', 'epochs') or v == getattr(RECIPE, f.name): continue
-        tags.append(v if isinstance(v, str) else f"{f.metadata.get('flag', f.name).removeprefix('p_')}{v:g}")
+        if f.name in ('arch', 'epochs') or v == getattr(base, f.name): continue
+        if isinstance(v, bool): tags.append(('' if v else 'no') + f.name)
+        else: tags.append(v if isinstance(v, str) else f"{f.metadata.get('flag', f.name).removeprefix('p_')}{v:g}")
     return '-'.join([cfg.arch, f'{cfg.epochs}ep', *tags])
 
-ap = add_settings(bench_parser(__doc__), defaults=dict(epochs=15))
+named = [x.split('=', 1)[1] if '=' in x else (sys.argv + [''])[i + 1] for i, x in enumerate(sys.argv) if x.split('=', 1)[0] == '--recipe']
+recipe = named[-1] if named else 'default'
+if recipe not in RECIPES: sys.exit(f"reference.py: error: unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+defaults = dict(epochs=15) if recipe == 'default' else {f.name: getattr(RECIPES[recipe].recipe, f.name) for f in fields(Recipe)}
+ap = add_settings(bench_parser(__doc__), defaults=defaults)
+ap.add_argument('--recipe', default='default', help=f"a named recipe whose values are the defaults: {', '.join(RECIPES)} (default: default, at 15 epochs)")
 add_common(ap, data=None)
 ap.add_argument('--name', default=None, help='results/NAME (default: `run_name`: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128, -seed1, -silu)')
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
@@ -41,7 +48,7 @@ if a.threads is not None:
     import cv2, torch
     torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 cfg, machine = Recipe(**settings_of(Recipe, vars(a))), Machine(**settings_of(Machine, vars(a)))
-name = a.name or run_name(cfg)
+name = a.name or run_name(cfg, a.recipe)
 dest = Path('results')/name
 if dest.exists() and not a.force: sys.exit(f'reference.py: error: {dest} exists; choose another --name or pass --force')
 run = Path('runs')/f'reference-{name}'

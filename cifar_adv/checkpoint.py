@@ -190,7 +190,9 @@ def resume_state(learn:Learner, st:dict):
     model = unwrap(learn.model).to(dev)         # the optimizer's state must land where its parameters are
     load_weights(model, plain_state(st['model']))
     learn.create_opt()
-    learn.opt.load_state_dict(dict(state=_to(list(st['opt']['state']), dev), hypers=L(st['opt']['hypers'])))
+    from fastai.optimizer import OptimWrapper
+    if isinstance(learn.opt, OptimWrapper): learn.opt.load_state_dict(_to(st['opt'], dev))     # a torch optimiser's own state dict
+    else: learn.opt.load_state_dict(dict(state=_to(list(st['opt']['state']), dev), hypers=L(st['opt']['hypers'])))
     rngs, r = st.get('rng_ranks'), rank_distrib()
     if rngs and r < len(rngs): set_rng_state(learn, rngs[r])
     else: set_rng_state(learn, st['rng'], aug=r == 0)     # more processes than wrote it: a new rank keeps its own augmentation

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import get_args, get_type_hints
 from fastcore.script import Param, _HelpFormatter
 from fastcore.docments import docments
-from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machine, settings_of, VALID_SPLITS
+from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machine, settings_of, VALID_SPLITS, RECIPE, RECIPES
 from .verbs import _fail, archs, data, evaluate, export, predict, report, summary
 
 # %% auto #0
@@ -47,16 +47,26 @@ def add_settings(p:argparse.ArgumentParser, # the parser
     for cls in classes:
         hints, docs = get_type_hints(cls), docments(cls)
         for f in fields(cls):
-            if f.name not in unused:
-                _add_flag(p, f.name, docs[f.name], _flag_type(hints[f.name]), (defaults or {}).get(f.name, f.default),
-                          [f.metadata['flag']] if 'flag' in f.metadata else [])
+            if f.name in unused: continue
+            d = (defaults or {}).get(f.name, f.default)
+            if hints[f.name] is bool:          # a switch both ways, whatever its default (a named recipe may turn it on)
+                p.add_argument(f'--{f.name}', dest=f.name, action='store_true', default=d, help=f"{docs[f.name]} (default: {d}; --no_{f.name}: off)")
+                p.add_argument(f'--no-{f.name}', f'--no_{f.name}', dest=f.name, action='store_false', default=d, help=argparse.SUPPRESS)
+            else: _add_flag(p, f.name, docs[f.name], _flag_type(hints[f.name]), d, [f.metadata['flag']] if 'flag' in f.metadata else [])
     return p
 
 # %% ../nbs/06a_cli.ipynb #973bc199
-def verb_parser(func, prog:str) -> argparse.ArgumentParser:
-    "The parser of a verb: a flag per field of each dataclass in `func.settings` (`add_settings`, but those in `func.unused`, with `func.defaults`), then one per parameter of `func` (as `anno_parser`)."
+def verb_parser(func, prog:str, recipe:str='default') -> argparse.ArgumentParser:
+    "The parser of a verb: a flag per field of each dataclass in `func.settings` (`add_settings`, but those in `func.unused`), their defaults `func.defaults` and the named `recipe`'s values (`RECIPES`) over the dataclass's; then one per parameter of `func` (as `anno_parser`)."
     p = argparse.ArgumentParser(description=func.__doc__, prog=prog, formatter_class=_HelpFormatter)
-    add_settings(p, getattr(func, 'settings', ()), getattr(func, 'unused', ()), getattr(func, 'defaults', {}))
+    settings, defaults = getattr(func, 'settings', ()), dict(getattr(func, 'defaults', {}))
+    if Recipe in settings:
+        check(recipe in RECIPES, f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+        named = RECIPES[recipe].recipe
+        defaults.update({f.name: getattr(named, f.name) for f in fields(Recipe) if getattr(named, f.name) != getattr(RECIPE, f.name)})
+        _add_flag(p, 'recipe', 'a named recipe, whose values are the defaults of the flags below: ' +
+                  '; '.join(f"{k} ({about})" for k, (about, _) in RECIPES.items()), str, recipe)
+    add_settings(p, settings, getattr(func, 'unused', ()), defaults)
     for k, v in docments(func, full=True, returns=False, eval_str=True).items():
         if not k.startswith('_') and v.kind != v.kind.VAR_KEYWORD: _add_flag(p, k, v.docment, v.anno, v.default)
     return p
@@ -156,7 +166,7 @@ def lr_find(data:str=None,       # dataset folder or .tgz
     dev = resolve_device(machine.device); resolve_precision(machine.precision, dev)
     out = check_out_dir(Path(out) if out else _default_out(cfg.arch, '-lr-find'), force)
     seed_run(cfg.seed, dev, machine.deterministic)
-    dls = get_dls(valid_split(load_arrays(data), cfg.valid), bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train, n_valid=cfg.bs,
+    dls = get_dls(valid_split(load_arrays(data), cfg.valid), bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train, n_valid=cfg.bs, batch_aug=cfg.batch_aug,
                   seed=cfg.seed, device=dev, num_workers=machine.num_workers)
     out.mkdir(parents=True, exist_ok=True)
     learn = get_learner(dls, cfg, path=out, precision=machine.precision)
@@ -251,7 +261,9 @@ def main(argv:list|None=None) -> int:
     rest = [('--' + a[2:].split('=', 1)[0].replace('-', '_') + ('=' + a.split('=', 1)[1] if '=' in a else ''))
             if a.startswith('--') and len(a) > 2 else a for a in argv[1:]]
     if verb not in VERBS: return _fail(f"unknown verb {verb!r}; choose from {', '.join(VERBS)}", 2)
-    p = verb_parser(VERBS[verb], prog=f'cifar-adv {verb}')
+    named = [a.split('=', 1)[1] if '=' in a else (rest + [''])[i + 1] for i, a in enumerate(rest) if a.split('=', 1)[0] == '--recipe']
+    try: p = verb_parser(VERBS[verb], prog=f'cifar-adv {verb}', recipe=named[-1] if named else 'default')
+    except CifarAdvError as e: return _fail(f"{verb}: {e}", 2)
     def _error(msg): sys.exit(_fail(f"{verb}: {msg}", 2))
     p.error = _error
     args = vars(p.parse_args(rest))

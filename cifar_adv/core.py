@@ -7,12 +7,13 @@ from __future__ import annotations
 import os, hashlib, tempfile, contextlib, logging
 from dataclasses import dataclass, asdict, fields, field, replace  # noqa: F401 (replace: a recipe with one change)
 from pathlib import Path
+from typing import NamedTuple
 
 # %% auto #0
-__all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'VALID_SPLITS', 'RECIPE', 'DEFAULT_ARCH', 'PRECISIONS', 'RUN_SCHEMA',
-           'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'atomic_path', 'writable', 'atomic_write_text',
-           'file_sha256', 'no_update_check', 'note', 'cache_dir', 'Recipe', 'Machine', 'settings_of', 'recipe_args',
-           'run_record', 'upgrade_run']
+__all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'VALID_SPLITS', 'SCHEDS', 'BATCH_AUGS', 'RECIPE', 'DEFAULT_ARCH', 'RECIPES',
+           'PRECISIONS', 'RUN_SCHEMA', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'atomic_path',
+           'writable', 'atomic_write_text', 'file_sha256', 'no_update_check', 'note', 'cache_dir', 'Recipe',
+           'NamedRecipe', 'Machine', 'settings_of', 'recipe_args', 'run_record', 'upgrade_run']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -111,6 +112,8 @@ def cache_dir() -> Path:
 ARCH_OPTIONS = ('width', 'act', 'drop')                       # the `Recipe` fields passed to the arch (`arch_options`)
 AUG_PROBS = ('p_crop', 'p_flip', 'p_affine', 'p_dropout')     # the `Recipe` fields that override the preset's probabilities
 VALID_SPLITS = {'test': 'test', 'holdout': 'held-out'}        # `Recipe.valid`: what a run validates on, and how its accuracy is named
+SCHEDS = ('one-cycle', 'triangle')                            # `Recipe.sched`
+BATCH_AUGS = ('none', 'translate-flip')                       # `Recipe.batch_aug` (`fast.batch_tfms`)
 
 @dataclass(frozen=True)
 class Recipe:
@@ -136,6 +139,11 @@ class Recipe:
     act:str|None=None           # activation: relu, gelu, silu, celu, mish (default: the arch's own; the default arch's is relu)
     drop:float|None=None        # dropout before the final linear layer (default: the arch's own; the default arch's is 0)
     opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
+    sched:str='one-cycle'       # the learning-rate schedule: one-cycle (fastai's fit_one_cycle) or triangle (airbench's: linear from 0.2x to the max lr at 0.23 of the run, then down to 0.07x)
+    bias_lr:float=1.0           # learning-rate multiplier of BatchNorm's biases, a parameter group of their own (their weight decay divided by it): 64 in the fast recipe
+    lookahead:bool=False        # airbench's lookahead: from epoch 3, every 5 steps the weights pulled toward, and set to, a slow average of themselves
+    whiten:bool=False           # set the arch's 2x2 stem to the PCA whitening of training patches, frozen (its bias trains 3 epochs): an arch with such a stem (airnet)
+    batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, or translate-flip (2-pixel shifts with reflected borders, and mirroring)
     valid:str='test'            # the validation split: test (the official test set, for final figures) or holdout (a tenth of the training images, kept out of training: for choosing settings)
 
     def __post_init__(self):
@@ -159,6 +167,9 @@ class Recipe:
         check(self.width is None or self.width > 0, f"width must be > 0, got {self.width}")
         check(self.drop is None or 0 <= self.drop < 1, f"drop must be in [0, 1), got {self.drop}")
         check(self.valid in VALID_SPLITS, f"valid must be test or holdout, got {self.valid!r}")
+        check(self.sched in SCHEDS, f"sched must be one-cycle or triangle, got {self.sched!r}")
+        check(self.bias_lr > 0, f"bias_lr must be > 0, got {self.bias_lr}")
+        check(self.batch_aug in BATCH_AUGS, f"batch_aug must be none or translate-flip, got {self.batch_aug!r}")
 
     @property
     def arch_kwargs(self) -> dict:
@@ -172,6 +183,18 @@ class Recipe:
 
 RECIPE = Recipe()
 DEFAULT_ARCH = RECIPE.arch      # the arch built when none is named
+
+class NamedRecipe(NamedTuple):
+    "A named recipe: what it is for, and its values."
+    about:str
+    recipe:Recipe
+
+RECIPES = dict(                 # the named recipes (`fit --recipe NAME`)
+    default=NamedRecipe("cifar-adv's recipe: advnet_hr, Adam, one-cycle over 60 epochs, pad+crop and flip", RECIPE),
+    fast=NamedRecipe("airbench's methods on airnet, in 12 epochs: Nesterov SGD at batch 1,024, the triangular schedule, BatchNorm biases at 64x the lr, "
+          "lookahead, the whitened stem, batch-level shifts and flips, label smoothing 0.2 (issue 38)",
+          Recipe(arch='airnet', epochs=12, bs=1024, lr=1.5, wd=0.00133, label_smoothing=0.2, aug='none', opt='nesterov', sched='triangle',
+                 bias_lr=64.0, lookahead=True, whiten=True, batch_aug='translate-flip')))
 
 # %% ../nbs/00_core.ipynb #d23f5f07
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
@@ -202,7 +225,9 @@ def recipe_args(cfg:Recipe) -> list:
     args = []
     for f in fields(Recipe):
         v = getattr(cfg, f.name)
-        if v != getattr(RECIPE, f.name): args += [f"--{f.metadata.get('flag', f.name)}", v if isinstance(v, str) else repr(v)]
+        flag = f"--{f.metadata.get('flag', f.name)}"
+        if isinstance(v, bool): args += [flag if v else f"--no-{f.name}"] if v != getattr(RECIPE, f.name) else []
+        elif v != getattr(RECIPE, f.name): args += [flag, v if isinstance(v, str) else repr(v)]
     return [str(a) for a in args]
 
 # %% ../nbs/00_core.ipynb #6a42d924

@@ -151,9 +151,11 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
             num_workers:int|None=None,     # DataLoader worker processes (None: `default_workers`)
             device=None,                   # where batches go (None: fastai's `default_device`)
             seed:int=RECIPE.seed,          # seed of the subsets and of the augmentation's random generators (plus the rank, in a distributed run)
+            batch_aug:str=RECIPE.batch_aug, # augmentation of whole training batches, after the preset (`fast.batch_tfms`)
            ) -> DataLoaders:
     "fastai `DataLoaders` over the decoded arrays: train split augmented by Albumentations, `test/` as validation."
     from cifar_adv.augment import make_aug, AlbumentationsTransform
+    from cifar_adv.fast import batch_tfms
     check(bs > 0, f"batch size must be > 0, got {bs}")
     n_train = fit_n(n_train, len(arrs.train_y))   # (no such note for n_valid: callers such as lr_find pass their batch size)
     ti, vi = subset_idxs(arrs.train_y, n_train, seed), subset_idxs(arrs.valid_y, n_valid, seed)
@@ -173,7 +175,7 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
     device = device or default_device()
     if num_workers is None: num_workers = default_workers(device)
     dls = dsets.dataloaders(bs=bs, after_item=([tfm] if tfm else []) + [ToTensorImage()], device=device,
-                            num_workers=num_workers, after_batch=[IntToFloatTensor(), Normalize.from_stats(arrs.mean, arrs.std)],
+                            num_workers=num_workers, after_batch=[IntToFloatTensor(), *batch_tfms(batch_aug), Normalize.from_stats(arrs.mean, arrs.std)],
                             persistent_workers=num_workers > 0)
     kw = dict(cls=ArrayDL, persistent_workers=num_workers > 0)
     return DataLoaders(dls.train.new(x=tx, y=arrs.train_y[ti], aug=tfm, **kw), dls.valid.new(x=vx, y=arrs.valid_y[vi], **kw),

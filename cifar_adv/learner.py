@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 import numpy as np
 import torch
-import fastai.optimizer
 from fastai.imports import noop        # the no-op fastai's `no_logging` installs (fastcore's is another function)
 from .core import check, atomic_path, RECIPE, Recipe, Machine, replace
 from fastai.vision.all import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback, set_seed, valley
 from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import rank_distrib
 from .models import create_model
+from .fast import opt_func, bn_bias_splitter, whiten_from_dls
+from fastai.torch_core import trainable_params
 
 # %% auto #0
 __all__ = ['resolve_precision', 'CPUMixedPrecision', 'validate_fp32', 'seed_run', 'get_learner', 'interactive', 'EpochTable',
@@ -62,13 +63,14 @@ def get_learner(dls,                                      # the `DataLoaders` (`
                 path='.',                                 # the Learner's folder: checkpoints, export.pkl
                 precision:str='auto',                     # auto, fp32, fp16 or bf16 (`resolve_precision`)
                ) -> Learner:
-    "A fastai `Learner` for the recipe's arch on `dls`, with its loss, optimiser and weight decay."
+    "A fastai `Learner` for the recipe's arch on `dls`, with its loss, optimiser, parameter groups and weight decay (and, with `whiten`, the arch's stem whitened on `dls`)."
     if isinstance(cfg, str): cfg = replace(RECIPE, arch=cfg)
     arch, arch_kwargs, ls = cfg.arch, cfg.arch_kwargs, cfg.label_smoothing
     model = create_model(arch, n_out=len(dls.vocab), **arch_kwargs)
     loss = LabelSmoothingCrossEntropyFlat(eps=ls) if ls else CrossEntropyLossFlat()
-    learn = Learner(dls, model, opt_func=getattr(fastai.optimizer, cfg.opt), loss_func=loss, metrics=accuracy, wd=cfg.wd,
-                    path=path, cbs=ChannelsLast())
+    if cfg.whiten: whiten_from_dls(model, dls)
+    learn = Learner(dls, model, opt_func=opt_func(cfg.opt), splitter=bn_bias_splitter if cfg.bias_lr != 1 else trainable_params,
+                    loss_func=loss, metrics=accuracy, wd=cfg.wd, path=path, cbs=ChannelsLast())
     from fastai.torch_core import default_device
     dev = torch.device(dls.device or default_device())
     learn.precision = resolve_precision(precision, dev)

@@ -15,7 +15,8 @@ from .core import check, RECIPE
 __all__ = ['ACTS', 'ARCH_PARAMS', 'NAMED_BLOCKS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool',
            'Net', 'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr',
            'advnet_k5', 'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003',
-           'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'legacy_keys', 'load_weights']
+           'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'FrozenScaleBN', 'dirac_conv', 'AirStage', 'AirNet',
+           'airnet', 'legacy_keys', 'load_weights']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -156,8 +157,8 @@ def create_model(name:str=RECIPE.arch,      # a registered architecture (`list_a
 
 # %% ../nbs/03_models.ipynb #c2f88f54
 def n_params(model:nn.Module) -> int:
-    "Number of trainable parameters."
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    "Number of parameters, frozen ones too (`airnet`'s BatchNorm scales and whitened stem are part of the model)."
+    return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/03_models.ipynb #2ad27bfd
 class DilatedNet(nn.Sequential):
@@ -265,6 +266,50 @@ def resnet18(n_out:int=10, act:str='relu') -> nn.Sequential:
     for nf, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
         layers += [BasicBlock(ni, nf, stride, act), BasicBlock(nf, nf, 1, act)]; ni = nf
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, n_out))
+
+# %% ../nbs/03_models.ipynb #c21756d8
+class FrozenScaleBN(nn.BatchNorm2d):
+    "BatchNorm with its scale frozen at 1 (only its bias trains) and fast-moving running statistics (momentum 0.4), as airbench's."
+    def __init__(self, c:int):
+        super().__init__(c, eps=1e-12, momentum=0.4)
+        self.weight.requires_grad = False
+
+
+# %% ../nbs/03_models.ipynb #45913429
+def dirac_conv(ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:int=1) -> nn.Conv2d:
+    "A bias-free, 'same'-padded convolution; a dense one starts as a partial identity (dirac) on its first `min(ni, nf)` channels."
+    c = nn.Conv2d(ni, nf, ks, stride, dilation * (ks - 1) // 2, dilation, groups, bias=False)
+    if groups == 1: nn.init.dirac_(c.weight.data[:min(ni, nf)])
+    return c
+
+
+# %% ../nbs/03_models.ipynb #11bb4c65
+class AirStage(nn.Sequential):
+    "A dense 3x3 convolution, BatchNorm and activation; a strided depthwise 3x3 (the downsampling), BatchNorm and activation; a second dense 3x3, BatchNorm and activation; `extra`: then a depthwise-separable dilated convolution, BatchNorm and activation."
+    def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False):
+        BA = lambda: [FrozenScaleBN(nf), act_layer(act)]
+        sep = [dirac_conv(nf, nf, 3, dilation=2, groups=nf), dirac_conv(nf, nf, 1), *BA()] if extra else []
+        super().__init__(dirac_conv(ni, nf), *BA(), dirac_conv(nf, nf, 3, stride=2, groups=nf), *BA(), dirac_conv(nf, nf), *BA(), *sep)
+
+
+# %% ../nbs/03_models.ipynb #0cd6c603
+class AirNet(nn.Module):
+    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9."
+    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu'):
+        super().__init__()
+        w1, w2, w3 = widths
+        self.stem = nn.Conv2d(3, 24, 2, padding=0, bias=True)
+        self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act), AirStage(w1, w2, act), AirStage(w2, w3, act, extra=True))
+        self.head = nn.Sequential(GlobalAvgPool(), nn.Flatten(), nn.Linear(w3, n_out, bias=False))
+    def forward(self, x): return self.head(self.body(self.stem(x))) / 9
+
+
+# %% ../nbs/03_models.ipynb #3d115ce4
+@register_arch(params=192_444)
+def airnet(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
+    "The fast recipe's Net, under 200k parameters: airbench's layout without max-pooling (strided depthwise downsampling, a depthwise-separable dilated layer, GAP), for `--recipe fast`."
+    return AirNet(tuple(max(8, round(w * width)) for w in (36, 72, 72)), n_out=n_out, act=act)     # widths as chosen, not rounded to 8
+
 
 # %% ../nbs/03_models.ipynb #8be25c55
 NAMED_BLOCKS = (ConvBnAct, SepConv)             # blocks whose layers were numbered before they were named

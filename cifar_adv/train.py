@@ -20,6 +20,7 @@ from .distrib import (_distributed, all_gather, alone, barrier, broadcast, distr
                                rank0_first, unwrap, weights_digest)
 from .checkpoint import RunLog, SaveBest, export_learner, load_checkpoint, peak_rss_mb, resume_state, save_checkpoint, save_weights
 from .callbacks import StopOnNaN, mixing_cbs
+from .fast import fit_recipe
 
 # %% auto #0
 __all__ = ['versions', 'check_out_dir', 'read_run', 'check_recipe', 'epochs_done', 'fit_run']
@@ -61,7 +62,11 @@ def _write_run(out:Path, run:dict):
 # %% ../nbs/05_train.ipynb #9fac9b17
 def check_recipe(cfg:Recipe):
     "What `Recipe` cannot check without torch and the augmentation library: the arch exists and takes its options, the preset exists and takes its probabilities."
-    create_model(cfg.arch, **cfg.arch_kwargs)
+    m = create_model(cfg.arch, **cfg.arch_kwargs)
+    check(not cfg.whiten or isinstance(getattr(m, 'stem', None), torch.nn.Conv2d),
+          f"--whiten needs an arch with a 2x2 stem to whiten (airnet); {cfg.arch} has none")
+    from cifar_adv.fast import opt_func
+    opt_func(cfg.opt)
     from cifar_adv.augment import make_aug
     make_aug(cfg.aug, **cfg.aug_probs)
 
@@ -109,8 +114,8 @@ def _run_log(st:dict|None, t0:float) -> RunLog:
 def _run_learner(out:Path, run:dict, arrs:ImageArrays, dev, show_progress:bool=True) -> Learner:
     "The run's `DataLoaders` and `Learner` (bars or a table: `bars_or_table`); for `lr='find'`, the lr rank 0 finds, given to every process and kept in `run.json`."
     cfg, machine = run['recipe'], run['machine']
-    dls = get_dls(arrs, bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train,
-                  n_valid=cfg.n_valid, num_workers=machine.num_workers, seed=cfg.seed, device=dev)
+    dls = get_dls(arrs, bs=cfg.bs, aug=cfg.aug, aug_probs=cfg.aug_probs, n_train=cfg.n_train, n_valid=cfg.n_valid,
+                  num_workers=machine.num_workers, seed=cfg.seed, device=dev, batch_aug=cfg.batch_aug)
     learn = get_learner(dls, cfg, path=out, precision=machine.precision)
     bars_or_table(learn, bars=show_progress)
     if cfg.lr == 'find':                           # once, by rank 0 (alone), for every process
@@ -158,7 +163,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
     if st is not None: resume_state(learn, st)
     t_fit = time.time()
     with distributed(learn, dev):
-        learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best),
+        fit_recipe(learn, cfg, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best),
             *mixing_cbs(cfg.ema, cfg.mixup, cfg.cutmix, (st or {}).get('ema')), *(cbs or [])])
     fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
     digests = _save_final(learn, out, cfg, arrs)
@@ -168,7 +173,8 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    rf=receptive_field(learn.model), epochs=epochs, **_final_scores(learn, log),
                    lr=float(lr), lr_find=run['lr_find'], bs=cfg.bs, wd=cfg.wd,
                    label_smoothing=cfg.label_smoothing, aug=cfg.aug, aug_probs=cfg.aug_probs, seed=cfg.seed,
-                   ema=cfg.ema, mixup=cfg.mixup, cutmix=cfg.cutmix,
+                   ema=cfg.ema, mixup=cfg.mixup, cutmix=cfg.cutmix, opt=cfg.opt, sched=cfg.sched, bias_lr=cfg.bias_lr,
+                   lookahead=cfg.lookahead, whiten=cfg.whiten, batch_aug=cfg.batch_aug,
                    valid=cfg.valid, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
                    device=str(dls.device),

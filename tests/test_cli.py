@@ -1,4 +1,4 @@
-import json, shutil, pytest
+import json, shutil, dataclasses, pytest
 from conftest import call_cli
 
 def test_help_lists_verbs(capsys):
@@ -26,14 +26,15 @@ def test_the_recipe_is_declared_once():
     declared = {f.__name__: sorted(names & set(inspect.signature(f).parameters)) for f in (fit, lr_find, tune, fit_run, tune_run)}
     assert declared == dict(fit=[], lr_find=[], tune=[], fit_run=[], tune_run=[])
     docs = docments(Recipe)
-    assert len(fields) == 22 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
+    assert len(fields) == 27 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
     p = verb_parser(fit, 'cifar-adv fit')
-    flags = {a.dest: a for a in p._actions}
+    flags = {}
+    for a in p._actions: flags.setdefault(a.dest, a)         # a switch's first flag (`--lookahead`, not `--no-lookahead`)
     for f in fields:
         assert flags[f.name].help.startswith(docments(Recipe)[f.name]) and flags[f.name].default == f.default, f.name
     assert {f.name for f in dataclasses.fields(Machine)} <= set(flags) and '--ls' in flags['label_smoothing'].option_strings
     defaults = lambda f: {('arch' if k == 'name' else k): p.default for k, p in inspect.signature(f).parameters.items()}
-    for f, n in ((get_dls, 5), (summary, 1), (create_model, 1)):
+    for f, n in ((get_dls, 6), (summary, 1), (create_model, 1)):
         d = defaults(f)
         shared = [k for k in dataclasses.asdict(RECIPE) if k in d]
         assert len(shared) == n and {k: d[k] for k in shared} == {k: getattr(RECIPE, k) for k in shared}, f.__name__
@@ -44,6 +45,17 @@ def test_tune_chooses_on_held_out_images():
     from cifar_adv.cli import fit, tune, verb_parser
     assert verb_parser(tune, 'cifar-adv tune').parse_args([]).valid == 'holdout'
     assert verb_parser(fit, 'cifar-adv fit').parse_args([]).valid == 'test'
+
+def test_a_named_recipe_sets_the_defaults_and_flags_change_it():
+    "`--recipe fast` makes `RECIPES['fast']` the flags' defaults; a flag given changes its value, a switch on by default has its `--no-` form; a sweep keeps its own held-out validation."
+    from cifar_adv.core import RECIPES, Recipe, settings_of, recipe_args
+    from cifar_adv.cli import fit, tune, verb_parser
+    fast = RECIPES['fast'].recipe
+    parse = lambda f, *a: Recipe(**settings_of(Recipe, vars(verb_parser(f, 'x', recipe='fast').parse_args(['--recipe', 'fast', *a]))))
+    assert parse(fit) == fast
+    assert parse(fit, '--epochs', '3', '--no-lookahead') == Recipe(**{**dataclasses.asdict(fast), 'epochs': 3, 'lookahead': False})
+    assert parse(tune) == Recipe(**{**dataclasses.asdict(fast), 'valid': 'holdout'})
+    assert parse(fit, *recipe_args(fast)) == fast          # the flags `recipe_args` writes rebuild the recipe
 
 def test_learner_uses_the_recipes_optimiser(sample):
     import fastai.optimizer
@@ -79,6 +91,12 @@ def test_help_does_not_import_torch():
     (['--mixup', '-0.2'], 'mixup (the alpha'),
     (['--mixup', '0.2', '--cutmix', '1'], 'choose one of --mixup and --cutmix'),
     (['--valid', 'train'], 'valid must be test or holdout'),
+    (['--sched', 'cosine'], 'sched must be one-cycle or triangle'),
+    (['--bias_lr', '0'], 'bias_lr must be > 0'),
+    (['--batch_aug', 'mixup'], 'batch_aug must be none or translate-flip'),
+    (['--opt', 'Adamm'], "unknown optimiser 'Adamm'"),
+    (['--arch', 'advnet_s', '--whiten'], '--whiten needs an arch with a 2x2 stem'),
+    (['--recipe', 'fastest'], "unknown recipe 'fastest'; choose from default, fast"),
 ])
 def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg, capsys):
     out = tmp_path/'run'

@@ -221,3 +221,23 @@ def test_resumed_fit_labels_its_epochs(sample, tmp_path, capsys):
     learn.fit_one_cycle(9, 1e-3, start_epoch=7, cbs=RunLog(start_epoch=7))
     out = capsys.readouterr().out
     assert 'Epoch 8/9' in out and 'Epoch 9/9' in out and 'Epoch 6/9' not in out
+
+@pytest.mark.slow
+def test_fast_recipe_resumes_bit_for_bit(sample, tmp_path):
+    "A `--recipe fast` run killed after its lookahead began (epoch 3: torch's optimiser state, the triangular schedule, the slow weights, the stem's frozen bias) and resumed ends as the run never interrupted."
+    args = ['fit', '--recipe', 'fast', '--epochs', 6, '--bs', 32, '--seed', 3, '--no_report', '--data', sample]
+    ref, out = tmp_path/'ref', tmp_path/'killed'
+    assert run_cli(*args, '--out', ref).returncode == 0
+    p = subprocess.Popen(cli_cmd(*args, '--out', out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0, timings = time.time(), out/'timings.csv'
+    while not (timings.exists() and len(timings.read_text().splitlines()) > 4):     # 4 epochs logged
+        assert p.poll() is None and time.time() - t0 < 300, 'fit ended before its fourth epoch was logged'
+        time.sleep(0.005)
+    p.kill(); p.wait()
+    done = len((out/'metrics.csv').read_text().splitlines()) - 1
+    assert 4 <= done < 6 and not (out/'export.pkl').exists()
+    r = run_cli('fit', '--resume', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out/'metrics.csv').read_text() == (ref/'metrics.csv').read_text()
+    assert (out/'schedule.csv').read_text() == (ref/'schedule.csv').read_text()
+    assert same_weights(out/'model.safetensors', ref/'model.safetensors')
