@@ -1,6 +1,7 @@
 """Time to 85%: the whole job as a user runs it, timed from outside, in fresh processes.
 
     python bench/time_to_85.py [--data ../shared/data/cifar10.tgz] [--arch advnet_fast] [--epochs 14] [--lr 0.01] [--ema 0.999] [--save NAME]
+    python bench/time_to_85.py --recipe fast --out bench/results/time_to_85-fast.json     # a named recipe, as it stands
 
 Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in an empty temporary folder:
 1. `cifar-adv data`: a machine's first use of the archive extracts it and decodes the 60,000 PNGs into the cache, once
@@ -10,7 +11,8 @@ Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in 
    they come after the 85% is reached); timed as `fit_wall_s`.
 3. `cifar-adv evaluate --json`: re-checks the final weights on the same test set; timed as `eval_wall_s`.
 The time to 85% is `total_s` = fit + evaluate; `total_first_use_s` adds the one-time extract and decode. The accuracy is
-`evaluate`'s, from the final weights (no best-epoch pick, no TTA). Writes bench/results/time_to_85.json; `--save NAME`
+`evaluate`'s, from the final weights (no best-epoch pick, no TTA). `epochs_to_90`/`s_to_90`: the first epoch whose weights
+score 90% on the test set, and the fit's seconds up to its end (None: not reached). Writes bench/results/time_to_85.json; `--save NAME`
 also records the run in results/NAME (then run `python bench/evaluate.py results/NAME`). Run it on an otherwise idle
 machine: its whole point is the clock.
 """
@@ -24,6 +26,7 @@ ap.add_argument('--target', type=float, default=0.85, help='test accuracy to rea
 ap.add_argument('--budget_min', type=float, default=10.0, help='wall-clock budget, minutes (default: 10, the target of issue 21)')
 ap.add_argument('--ema', type=float, default=0.0, help="decay of the weights' moving average (fit --ema; default 0: off)")
 ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
+ap.add_argument('--recipe', default=None, help="time `cifar-adv fit --recipe RECIPE` as it stands (its own arch, epochs, lr, batch size), in place of the flags above")
 a = add_common(ap, out='bench/results/time_to_85.json').parse_args()
 
 from cifar_adv.core import atomic_write_text, check
@@ -41,16 +44,21 @@ with tempfile.TemporaryDirectory() as tmp:
     env = {**os.environ, 'CIFAR_ADV_CACHE': str(Path(tmp)/'cache')}      # nothing extracted or decoded yet
     run = Path(tmp)/'run'
     first_s, _ = timed([CLI, 'data', '--data', a.data], env)
-    fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
-                '--data', a.data, '--no_report'] + (['--ema', f'{a.ema:g}'] if a.ema else [])   # recorded as the command; --out names the temporary run
+    if a.recipe: fit_args = ['fit', '--recipe', a.recipe, '--data', a.data, '--no_report']
+    else: fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
+                      '--data', a.data, '--no_report'] + (['--ema', f'{a.ema:g}'] if a.ema else [])   # recorded as the command; --out names the temporary run
     fit_s, _ = timed([CLI, *fit_args, '--out', str(run)], env)
     eval_s, out = timed([CLI, 'evaluate', str(run), '--data', a.data, '--json'], env)
     ev = json.loads(out)
     m = json.loads((run/'metrics.json').read_text())
+    accs = [float(l.split(',')[3]) for l in (run/'metrics.csv').read_text().split()[1:]]
+    secs = [float(l.split(',')[1]) for l in (run/'timings.csv').read_text().split()[1:]]
+    to90 = next((i + 1 for i, v in enumerate(accs) if v >= 0.90), None)
     if a.save: save_result(run, a.save)
 
 total = fit_s + eval_s
-res = dict(arch=a.arch, params=m['params'], rf=m['rf'], epochs=a.epochs, lr=a.lr, bs=m['bs'], aug=m['aug'], ema=a.ema,
+res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], lr=m['lr'], bs=m['bs'], aug=m['aug'], ema=m['ema'], recipe=a.recipe,
+           epochs_to_90=to90, s_to_90=round(sum(secs[:to90]), 1) if to90 else None,
            label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(),
            fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',
            first_use_s=round(first_s, 1), fit_wall_s=round(fit_s, 1), fit_time_s=m['fit_time_s'], eval_wall_s=round(eval_s, 1),

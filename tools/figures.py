@@ -7,6 +7,8 @@ test accuracy (its `metrics.json`) marked.
 `accuracy_params.png`: every committed run's test accuracy against its parameters and against its multiply-adds per
 image (torchinfo, via `arch_info`), both on log scales, with the 100k and 200k budgets and the seeds' own test-set figures
 (`bench/results/seeds.json`; the two measured on the training set are left out).
+`fast_vs_default.png`: test accuracy after each epoch against epochs and against CPU-minutes, for today's recipe and the
+fast one (`FAST_RUNS`, issue 38).
 `reports/<run>/`: the run report's curves, top losses and GradCAM of each committed run in `REPORT_RUNS`, made by
 `cifar-adv report`'s `make_report` on a copy of `results/<run>` (its safe format) with the dataset at `--data`; a run
 not committed yet is skipped.
@@ -92,6 +94,35 @@ def accuracy_params(dest:Path) -> Path:
     return dest
 
 REPORT_RUNS = ('advnet_hr-60ep', 'resnet18-20ep')   # committed runs whose report figures the docs show
+FAST_RUNS = {"today's recipe: advnet_hr, 60 epochs": ('advnet_hr-60ep', 'advnet_hr-60ep-seed1'),
+             "today's recipe: advnet_hr, 15 epochs": ('advnet_hr-15ep',),
+             'the fast recipe: airnet, 12 epochs': ('airnet-12ep-fast', 'airnet-12ep-fast-seed1')}   # issue 38's comparison
+
+def fast_vs_default(dest:Path) -> Path:
+    "Test accuracy after each epoch of the runs in `FAST_RUNS` against epochs and against CPU-minutes (per epoch, the fastest epoch of the recipe's runs, in seconds, times its threads: the machine is at times shared, so not every recorded time is an idle one), as a PNG at `dest`; a run not committed is left out."
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from cifar_adv.core import atomic_path
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+    def cpu_min(d): return min(float(r['seconds']) for r in csv.DictReader(open(d/'timings.csv'))) * json.loads((d/'metrics.json').read_text())['threads'] / 60
+    for i, (label, runs) in enumerate(FAST_RUNS.items()):
+        ds = [ROOT/'results'/r for r in runs if (ROOT/'results'/r/'metrics.json').exists()]
+        per = min(map(cpu_min, ds), default=0)          # a recipe's cost per epoch: its runs' fastest (the seeds train alike)
+        for j, d in enumerate(ds):
+            acc = [100 * float(r['accuracy']) for r in csv.DictReader(open(d/'metrics.csv'))]
+            kw = dict(color=f'C{i}', lw=1.2, alpha=1 if j == 0 else 0.5, label=label if j == 0 else None)
+            a.plot(range(1, len(acc) + 1), acc, **kw); b.plot([per * (k + 1) for k in range(len(acc))], acc, **kw)
+    for ax, x in ((a, 'epochs'), (b, 'CPU-minutes (fastest epoch x threads, per epoch)')):
+        ax.set_xlabel(x); ax.set_ylabel('test accuracy (%)'); ax.set_ylim(40, 95); ax.grid(alpha=0.3)
+        for y in (85, 90): ax.axhline(y, color='grey', lw=0.7, ls='--')
+    a.legend(fontsize=8, loc='lower right')
+    fig.suptitle("Test accuracy after each epoch, final weights of each epoch (a seed's second run paler)", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(dest) as tmp: fig.savefig(tmp, format='png')
+    plt.close(fig)
+    return dest
+
 REPORT_FIGS = ('curves.png', 'top_losses.png', 'gradcam.png')
 
 def report_figures(run:str, data:str, dest:Path) -> Path:
@@ -113,6 +144,7 @@ if __name__ == '__main__':
     a = ap.parse_args()
     print(f"wrote {curves(a.run, ROOT/'nbs'/'images'/'curves.png')}")
     print(f"wrote {accuracy_params(ROOT/'nbs'/'images'/'accuracy_params.png')}")
+    print(f"wrote {fast_vs_default(ROOT/'nbs'/'images'/'fast_vs_default.png')}")
     for run in REPORT_RUNS:
         if not Path(a.data).exists(): print(f"skipped the report figures of {run}: no dataset at {a.data} (pass --data)")
         elif (ROOT/'results'/run/'model.safetensors').is_file(): print(f"wrote {report_figures(run, a.data, ROOT/'nbs'/'images'/'reports'/run)}")
