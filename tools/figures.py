@@ -113,7 +113,7 @@ def fast_vs_default(dest:Path) -> Path:
             acc = [100 * float(r['accuracy']) for r in csv.DictReader(open(d/'metrics.csv'))]
             kw = dict(color=f'C{i}', lw=1.2, alpha=1 if j == 0 else 0.5, label=label if j == 0 else None)
             a.plot(range(1, len(acc) + 1), acc, **kw); b.plot([per * (k + 1) for k in range(len(acc))], acc, **kw)
-    for ax, x in ((a, 'epochs'), (b, 'CPU-minutes (fastest epoch x threads, per epoch)')):
+    for ax, x in ((a, 'epochs'), (b, "CPU-minutes (per epoch: the recipe's fastest epoch x its threads)")):
         ax.set_xlabel(x); ax.set_ylabel('test accuracy (%)'); ax.set_ylim(40, 95); ax.grid(alpha=0.3)
         for y in (85, 90): ax.axhline(y, color='grey', lw=0.7, ls='--')
     a.legend(fontsize=8, loc='lower right')
