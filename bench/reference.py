@@ -15,7 +15,7 @@ re-checks the weights with `cifar-adv evaluate`. The README's results table is g
 import sys, shlex
 from pathlib import Path
 from cifar_adv.core import RECIPES, Recipe, Machine, settings_of, fields
-from cifar_adv.cli import add_settings
+from cifar_adv.cli import add_settings, named_recipe, recipe_defaults
 from cifar_adv.train import fit_run
 from _results import save_result
 from _args import bench_parser, add_common
@@ -30,11 +30,8 @@ def run_name(cfg:Recipe, recipe:str='default') -> str:
         else: tags.append(v if isinstance(v, str) else f"{f.metadata.get('flag', f.name).removeprefix('p_')}{v:g}")
     return '-'.join([cfg.arch, f'{cfg.epochs}ep', *tags])
 
-named = [x.split('=', 1)[1] if '=' in x else (sys.argv + [''])[i + 1] for i, x in enumerate(sys.argv) if x.split('=', 1)[0] == '--recipe']
-recipe = named[-1] if named else 'default'
-if recipe not in RECIPES: sys.exit(f"reference.py: error: unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
-defaults = dict(epochs=15) if recipe == 'default' else {f.name: getattr(RECIPES[recipe].recipe, f.name) for f in fields(Recipe)}
-ap = add_settings(bench_parser(__doc__), defaults=defaults)
+ap = bench_parser(__doc__)           # its one-line errors first: an unknown recipe is one
+ap = add_settings(ap, defaults=recipe_defaults(named_recipe(sys.argv[1:]), dict(epochs=15)))   # a named recipe's values, else 15 epochs
 ap.add_argument('--recipe', default='default', help=f"a named recipe whose values are the defaults: {', '.join(RECIPES)} (default: default, at 15 epochs)")
 add_common(ap, data=None)
 ap.add_argument('--name', default=None, help='results/NAME (default: `run_name`: <arch>-<epochs>ep, plus any recipe change, e.g. -seed-affine0, -lr0.01, -bs128, -seed1, -silu)')

@@ -20,13 +20,25 @@ from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machin
 from .verbs import _fail, archs, data, evaluate, export, predict, report, summary
 
 # %% auto #0
-__all__ = ['VERBS', 'add_settings', 'verb_parser', 'fit', 'lr_find', 'tune', 'main', 'cli']
+__all__ = ['VERBS', 'named_recipe', 'recipe_defaults', 'add_settings', 'verb_parser', 'fit', 'lr_find', 'tune', 'main', 'cli']
 
 # %% ../nbs/06a_cli.ipynb #f93670de
 def _flag_type(t):
     "The argparse type of a field annotated `t`: `X|None` parses as `X`; a union with `str` as `str` (the dataclass parses it)."
     args = [a for a in get_args(t) if a is not type(None)] or [t]
     return str if str in args else args[0]
+
+# %% ../nbs/06a_cli.ipynb #92bb9360
+def named_recipe(argv:list) -> str:
+    "The recipe `argv` names with `--recipe NAME` (or `--recipe=NAME`; the last one given), else `default`."
+    named = [a.split('=', 1)[1] if '=' in a else (argv + [''])[i + 1] for i, a in enumerate(argv) if a.split('=', 1)[0] == '--recipe']
+    return named[-1] if named else 'default'
+
+def recipe_defaults(recipe:str, defaults:dict|None=None) -> dict:
+    "The flags' defaults under the named `recipe` (`RECIPES`): `defaults` (a verb's own), with each value of the recipe that differs from `RECIPE` over them."
+    check(recipe in RECIPES, f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+    named = RECIPES[recipe].recipe
+    return {**(defaults or {}), **{f.name: getattr(named, f.name) for f in fields(Recipe) if getattr(named, f.name) != getattr(RECIPE, f.name)}}
 
 # %% ../nbs/06a_cli.ipynb #4c0542c6
 def _add_flag(p:argparse.ArgumentParser, name:str, help:str, anno, default, aliases=()):
@@ -59,11 +71,9 @@ def add_settings(p:argparse.ArgumentParser, # the parser
 def verb_parser(func, prog:str, recipe:str='default') -> argparse.ArgumentParser:
     "The parser of a verb: a flag per field of each dataclass in `func.settings` (`add_settings`, but those in `func.unused`), their defaults `func.defaults` and the named `recipe`'s values (`RECIPES`) over the dataclass's; then one per parameter of `func` (as `anno_parser`)."
     p = argparse.ArgumentParser(description=func.__doc__, prog=prog, formatter_class=_HelpFormatter)
-    settings, defaults = getattr(func, 'settings', ()), dict(getattr(func, 'defaults', {}))
+    settings, defaults = getattr(func, 'settings', ()), getattr(func, 'defaults', {})
     if Recipe in settings:
-        check(recipe in RECIPES, f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
-        named = RECIPES[recipe].recipe
-        defaults.update({f.name: getattr(named, f.name) for f in fields(Recipe) if getattr(named, f.name) != getattr(RECIPE, f.name)})
+        defaults = recipe_defaults(recipe, defaults)
         _add_flag(p, 'recipe', 'a named recipe, whose values are the defaults of the flags below: ' +
                   '; '.join(f"{k} ({about})" for k, (about, _) in RECIPES.items()), str, recipe)
     add_settings(p, settings, getattr(func, 'unused', ()), defaults)
@@ -261,8 +271,7 @@ def main(argv:list|None=None) -> int:
     rest = [('--' + a[2:].split('=', 1)[0].replace('-', '_') + ('=' + a.split('=', 1)[1] if '=' in a else ''))
             if a.startswith('--') and len(a) > 2 else a for a in argv[1:]]
     if verb not in VERBS: return _fail(f"unknown verb {verb!r}; choose from {', '.join(VERBS)}", 2)
-    named = [a.split('=', 1)[1] if '=' in a else (rest + [''])[i + 1] for i, a in enumerate(rest) if a.split('=', 1)[0] == '--recipe']
-    try: p = verb_parser(VERBS[verb], prog=f'cifar-adv {verb}', recipe=named[-1] if named else 'default')
+    try: p = verb_parser(VERBS[verb], prog=f'cifar-adv {verb}', recipe=named_recipe(rest))
     except CifarAdvError as e: return _fail(f"{verb}: {e}", 2)
     def _error(msg): sys.exit(_fail(f"{verb}: {msg}", 2))
     p.error = _error

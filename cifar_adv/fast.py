@@ -12,6 +12,7 @@ import fastai.optimizer
 from fastai.optimizer import OptimWrapper
 from fastai.vision.all import Callback, Transform, TensorImage, ParamScheduler, SchedLin, combine_scheds, Normalize
 from .core import check, Recipe
+from .distrib import unwrap
 
 # %% auto #0
 __all__ = ['NESTEROV_MOM', 'nesterov', 'opt_func', 'bn_bias_splitter', 'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem',
@@ -55,7 +56,7 @@ class SlowWeights(Callback):
     "airbench's lookahead: from epoch `start`, every `k` steps (and at the end of each epoch) the slow copy of the weights moves toward them by `1 - rho` (`rho = 0.95**k * pct_train**3`) and the weights are set to it: an epoch ends on the slow weights."
     order = 65
     def __init__(self, k:int=5, start:int=3): self.k, self.start, self.slow = k, start, None
-    def _state(self) -> list: return [v for v in getattr(self.learn.model, 'module', self.learn.model).state_dict().values() if v.is_floating_point()]
+    def _state(self) -> list: return [v for v in unwrap(self.learn.model).state_dict().values() if v.is_floating_point()]
     def before_epoch(self): self.slow = [v.detach().clone() for v in self._state()] if self.epoch >= self.start else None
     def _pull(self):
         rho = 0.95 ** self.k * self.pct_train ** 3
@@ -92,7 +93,7 @@ def whiten_from_dls(model:nn.Module, dls, n:int=5000):
 class StemBias(Callback):
     "The stem's bias trains for the first `epochs` epochs, then stays (the whitened stem's, as airbench's); trainable again after the fit, so that the optimiser's groups are the same whenever fastai rebuilds it."
     def __init__(self, epochs:int=3): self.epochs = epochs
-    def _bias(self): return getattr(self.learn.model, 'module', self.learn.model).stem.bias
+    def _bias(self): return unwrap(self.learn.model).stem.bias
     def before_epoch(self): self._bias().requires_grad_(self.epoch < self.epochs)
     def after_fit(self): self._bias().requires_grad_(True)
 
