@@ -28,12 +28,13 @@ def _flag_type(t):
     args = [a for a in get_args(t) if a is not type(None)] or [t]
     return str if str in args else args[0]
 
-# %% ../nbs/06a_cli.ipynb #92bb9360
+# %% ../nbs/06a_cli.ipynb #13d36533
 def named_recipe(argv:list) -> str:
     "The recipe `argv` names with `--recipe NAME` (or `--recipe=NAME`; the last one given), else `default`."
     named = [a.split('=', 1)[1] if '=' in a else (argv + [''])[i + 1] for i, a in enumerate(argv) if a.split('=', 1)[0] == '--recipe']
     return named[-1] if named else 'default'
 
+# %% ../nbs/06a_cli.ipynb #29dfdf21
 def recipe_defaults(recipe:str, defaults:dict|None=None) -> dict:
     "The flags' defaults under the named `recipe` (`RECIPES`): `defaults` (a verb's own), with each value of the recipe that differs from `RECIPE` over them."
     check(recipe in RECIPES, f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
