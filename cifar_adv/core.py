@@ -113,7 +113,7 @@ ARCH_OPTIONS = ('width', 'act', 'drop')                       # the `Recipe` fie
 AUG_PROBS = ('p_crop', 'p_flip', 'p_affine', 'p_dropout')     # the `Recipe` fields that override the preset's probabilities
 VALID_SPLITS = {'test': 'test', 'holdout': 'held-out'}        # `Recipe.valid`: what a run validates on, and how its accuracy is named
 SCHEDS = ('one-cycle', 'triangle')                            # `Recipe.sched`
-BATCH_AUGS = ('none', 'translate-flip')                       # `Recipe.batch_aug` (`fast.batch_tfms`)
+BATCH_AUGS = ('none', 'translate-flip', 'translate-altflip')  # `Recipe.batch_aug` (`fast.batch_tfms`)
 
 @dataclass(frozen=True)
 class Recipe:
@@ -143,7 +143,7 @@ class Recipe:
     bias_lr:float=1.0           # learning-rate multiplier of BatchNorm's biases, a parameter group of their own (their weight decay divided by it): 64 in the fast recipe
     lookahead:bool=False        # airbench's lookahead: from epoch 3, every 5 steps the weights pulled toward, and set to, a slow average of themselves
     whiten:bool=False           # set the arch's 2x2 stem to the PCA whitening of training patches, frozen (its bias trains 3 epochs): an arch with such a stem (airnet)
-    batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, or translate-flip (2-pixel shifts with reflected borders, and mirroring)
+    batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, translate-flip (2-pixel shifts with reflected borders, and random mirroring) or translate-altflip (each image mirrored on alternate epochs, as airbench's)
     valid:str='test'            # the validation split: test (the official test set, for final figures) or holdout (a tenth of the training images, kept out of training: for choosing settings)
 
     def __post_init__(self):
@@ -169,7 +169,7 @@ class Recipe:
         check(self.valid in VALID_SPLITS, f"valid must be test or holdout, got {self.valid!r}")
         check(self.sched in SCHEDS, f"sched must be one-cycle or triangle, got {self.sched!r}")
         check(self.bias_lr > 0, f"bias_lr must be > 0, got {self.bias_lr}")
-        check(self.batch_aug in BATCH_AUGS, f"batch_aug must be none or translate-flip, got {self.batch_aug!r}")
+        check(self.batch_aug in BATCH_AUGS, f"batch_aug must be one of {', '.join(BATCH_AUGS)}, got {self.batch_aug!r}")
 
     @property
     def arch_kwargs(self) -> dict:

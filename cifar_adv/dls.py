@@ -99,7 +99,7 @@ def default_workers(device) -> int:
 
 # %% ../nbs/02a_dls.ipynb #3c717774
 class ArrayDL(TfmdDL):
-    "A `TfmdDL` whose batches come straight from uint8 arrays `x` and labels `y` (aligned with its dataset), augmented by `aug` (an `AlbumentationsTransform`) when given; a `new` one over another dataset is a plain `TfmdDL`."
+    "A `TfmdDL` whose batches come straight from uint8 arrays `x` and labels `y` (aligned with its dataset), augmented by `aug` (an `AlbumentationsTransform`) when given; each image batch carries its dataset indices as `idxs` (for `fast.AltFlip`); a `new` one over another dataset is a plain `TfmdDL`."
     def __init__(self, dataset=None, x=None, y=None, aug=None, **kwargs):
         self.x, self.y, self.aug = x, y, aug
         super().__init__(dataset, **kwargs)
@@ -107,7 +107,7 @@ class ArrayDL(TfmdDL):
     def create_batch(self, b):
         i = np.asarray(b)
         x = self.x[i] if self.aug is None else self.aug.batch(self.x[i])
-        return TensorImage(torch.from_numpy(x).permute(0, 3, 1, 2)), TensorCategory(torch.from_numpy(self.y[i]))
+        return TensorImage(torch.from_numpy(x).permute(0, 3, 1, 2), idxs=torch.from_numpy(i)), TensorCategory(torch.from_numpy(self.y[i]))
     def retain(self, res, b): return res
     def new(self, dataset=None, cls=None, **kwargs):
         if dataset is not None and dataset is not self.dataset: return super().new(dataset, cls or TfmdDL, **kwargs)
@@ -175,7 +175,7 @@ def get_dls(arrs:ImageArrays,              # the decoded dataset (`load_arrays`)
     device = device or default_device()
     if num_workers is None: num_workers = default_workers(device)
     dls = dsets.dataloaders(bs=bs, after_item=([tfm] if tfm else []) + [ToTensorImage()], device=device,
-                            num_workers=num_workers, after_batch=[IntToFloatTensor(), *batch_tfms(batch_aug), Normalize.from_stats(arrs.mean, arrs.std)],
+                            num_workers=num_workers, after_batch=[IntToFloatTensor(), *batch_tfms(batch_aug, seed), Normalize.from_stats(arrs.mean, arrs.std)],
                             persistent_workers=num_workers > 0)
     kw = dict(cls=ArrayDL, persistent_workers=num_workers > 0)
     return DataLoaders(dls.train.new(x=tx, y=arrs.train_y[ti], aug=tfm, **kw), dls.valid.new(x=vx, y=arrs.valid_y[vi], **kw),

@@ -16,7 +16,8 @@ from .distrib import unwrap
 
 # %% auto #0
 __all__ = ['NESTEROV_MOM', 'nesterov', 'opt_func', 'bn_bias_splitter', 'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem',
-           'whiten_from_dls', 'StemBias', 'BatchTranslate', 'BatchFlip', 'batch_tfms', 'recipe_cbs', 'fit_recipe']
+           'whiten_from_dls', 'StemBias', 'BatchTranslate', 'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch',
+           'batch_tfms', 'recipe_cbs', 'fit_recipe']
 
 # %% ../nbs/05e_fast.ipynb #e19d1472
 NESTEROV_MOM = 0.85     # the momentum of `opt='nesterov'` (airbench's)
@@ -122,15 +123,40 @@ class BatchFlip(Transform):
         x = x.clone(); x[m] = x[m].flip(-1)
         return x
 
+# %% ../nbs/05e_fast.ipynb #96e908a3
+def image_coin(idxs:torch.Tensor, seed:int=0) -> torch.Tensor:
+    "A fixed fair coin (0 or 1) per dataset index: the same for an index in every epoch and batch, another draw for another `seed`."
+    h = (idxs.long() + 1) * 2654435761 + seed * 40503      # Knuth's multiplicative hash, in int64
+    return (h >> 16) & 1
+
+# %% ../nbs/05e_fast.ipynb #6316cca7
+class AltFlip(Transform):
+    "Mirror training image `i` in epoch `e` when `image_coin(i) + e` is odd: every image on alternate epochs (airbench's flip). Needs the batch's dataset indices (`x.idxs`, from `dls.ArrayDL`); `epoch` is set by `AltFlipEpoch`."
+    split_idx, order = 0, 14               # training batches only; after `IntToFloatTensor`, before `BatchTranslate`
+    def __init__(self, seed:int=0): super().__init__(); self.seed, self.epoch = seed, 0
+    def encodes(self, x:TensorImage):
+        i = getattr(x, 'idxs', None)
+        check(i is not None, "AltFlip needs each batch's dataset indices (x.idxs): use it on a dls.ArrayDL (get_dls), or use BatchFlip")
+        m = ((image_coin(i, self.seed) + self.epoch) % 2 == 1).to(x.device)
+        return torch.where(m[:, None, None, None], x.flip(-1), x)
+
+# %% ../nbs/05e_fast.ipynb #a3137764
+class AltFlipEpoch(Callback):
+    "Tell the training `DataLoader`'s `AltFlip` transforms which epoch it is, before each epoch."
+    def before_epoch(self):
+        for t in self.dls.train.after_batch.fs:
+            if isinstance(t, AltFlip): t.epoch = self.epoch
+
 # %% ../nbs/05e_fast.ipynb #4957ba36
-def batch_tfms(name:str) -> list:
+def batch_tfms(name:str,      # `Recipe.batch_aug`: none, translate-flip or translate-altflip
+               seed:int=0):   # the seed of `AltFlip`'s coins
     "The `after_batch` transforms of `Recipe.batch_aug`."
-    return {'none': [], 'translate-flip': [BatchTranslate(2), BatchFlip()]}[name]
+    return {'none': [], 'translate-flip': [BatchTranslate(2), BatchFlip()], 'translate-altflip': [AltFlip(seed), BatchTranslate(2)]}[name]
 
 # %% ../nbs/05e_fast.ipynb #1089d1a1
 def recipe_cbs(cfg:Recipe) -> list:
-    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`."
-    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else [])
+    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with `batch_aug='translate-altflip'`."
+    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if cfg.batch_aug == 'translate-altflip' else [])
 
 # %% ../nbs/05e_fast.ipynb #f9c42747
 def fit_recipe(learn,                 # the recipe's Learner (`learner.get_learner`)

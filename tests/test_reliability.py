@@ -224,8 +224,8 @@ def test_resumed_fit_labels_its_epochs(sample, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_fast_recipe_resumes_bit_for_bit(sample, tmp_path):
-    "A `--recipe fast` run killed after its lookahead began (epoch 3: torch's optimiser state, the triangular schedule, the slow weights, the stem's frozen bias) and resumed ends as the run never interrupted."
-    args = ['fit', '--recipe', 'fast', '--epochs', 6, '--bs', 32, '--seed', 3, '--no_report', '--data', sample]
+    "A `--recipe fast` run killed after its lookahead began (epoch 3: torch's optimiser state, the triangular schedule, the slow weights, the stem's frozen bias; each image's flip alternating by epoch) and resumed ends as the run never interrupted."
+    args = ['fit', '--recipe', 'fast', '--batch_aug', 'translate-altflip', '--epochs', 6, '--bs', 32, '--seed', 3, '--no_report', '--data', sample]
     ref, out = tmp_path/'ref', tmp_path/'killed'
     assert run_cli(*args, '--out', ref).returncode == 0
     p = subprocess.Popen(cli_cmd(*args, '--out', out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,68 @@
+"""What each method of a named recipe buys: the recipe, and the recipe with one method changed, each scored on held-out training images (never the test set).
+
+    python bench/ablate.py --only recipe altflip --threads 1 --data ../shared/data/cifar10.tgz    # two variants
+    python bench/ablate.py --data ../shared/data/cifar10.tgz                                      # all of them
+
+Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
+weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
+Each variant's row (its accuracy, its training seconds per epoch, the threads it had, the commit and the command) is
+merged into `--out` with the rows already there, so the variants can be run a few at a time. Accuracy does not depend
+on the machine; seconds per epoch compare only between rows measured side by side (the same machine, load and threads).
+The results docs' table of what each method buys is generated from `--out`.
+"""
+import json, os, platform, shlex, subprocess, sys, time
+from dataclasses import replace
+from pathlib import Path
+from _args import bench_parser
+from cifar_adv.core import RECIPES
+
+VARIANTS = {      # name: (what changes, the changes to the recipe)
+    'recipe': ('the recipe as named', {}),
+    'no-lookahead': ('lookahead off', dict(lookahead=False)),
+    'no-whiten': ('whitened stem off (a trained 2x2 stem)', dict(whiten=False)),
+    'bias-lr1': ("BatchNorm biases at the weights' learning rate", dict(bias_lr=1.0)),
+    'one-cycle': ("fastai's one-cycle schedule instead of the triangle", dict(sched='one-cycle')),
+    'ls0': ('no label smoothing', dict(label_smoothing=0.0)),
+    'no-batch-aug': ('no batch augmentation', dict(batch_aug='none')),
+    'item-aug': ("today's Albumentations preset (per image) instead of batch augmentation", dict(batch_aug='none', aug=RECIPES['default'].recipe.aug)),
+    'altflip': ('flips alternating by epoch instead of random', dict(batch_aug='translate-altflip')),
+}
+ap = bench_parser(__doc__, data=None, out=None)
+ap.add_argument('--recipe', default='fast', help='the named recipe (default: fast)')
+ap.add_argument('--only', nargs='+', default=None, choices=list(VARIANTS), metavar='VARIANT',
+                help=f"the variants to run (default: all): {', '.join(VARIANTS)}")
+ap.add_argument('--epochs', type=int, default=None, help="training epochs (default: the recipe's)")
+ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
+a = ap.parse_args()
+if a.threads is not None and a.threads < 1: sys.exit(f'ablate.py: error: --threads must be at least 1, got {a.threads}')
+
+import cv2, torch
+from cifar_adv.core import Machine, atomic_write_text, check
+from cifar_adv.data import load_arrays
+from cifar_adv.dls import valid_split
+from cifar_adv.train import fit_run
+from cifar_adv.inference import Predictor
+
+check(a.recipe in RECIPES, f"unknown recipe {a.recipe!r}; choose from {', '.join(RECIPES)}")
+if a.threads: torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
+base = RECIPES[a.recipe].recipe
+base = replace(base, valid='holdout', epochs=a.epochs or base.epochs)
+out = Path(a.out or f'bench/results/ablate_{a.recipe}.json')
+held = valid_split(load_arrays(a.data), 'holdout')           # the held-out images, as the runs validate on them
+commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
+for name in a.only or VARIANTS:
+    about, changes = VARIANTS[name]
+    cfg, run = replace(base, **changes), Path('runs')/f'ablate-{a.recipe}-{name}'
+    t0 = time.time()
+    m = fit_run(run, cfg, Machine(device='cpu'), data=a.data, force=True, command=shlex.join(['python'] + sys.argv))
+    pred = Predictor.load(run)
+    acc = {tta: float((pred.predict_proba(held.valid_x, bs=256, tta=tta).argmax(1) == held.valid_y).mean()) for tta in (False, True)}
+    row = dict(about=about, changes=changes, holdout_accuracy=round(acc[False], 4), holdout_accuracy_tta=round(acc[True], 4),
+               fit_accuracy=m['accuracy'], epoch_s=m['epoch_time_s'], fit_time_s=m['fit_time_s'], wall_s=round(time.time() - t0, 1),
+               threads=torch.get_num_threads(), cpu_count=os.cpu_count(), params=m['params'], n_train=m['n_train'], n_holdout=m['n_valid'],
+               commit=commit, date=time.strftime('%Y-%m-%d'), command=shlex.join(['python', 'bench/ablate.py', '--recipe', a.recipe, '--only', name] + (['--epochs', str(a.epochs)] if a.epochs else []) + (['--threads', str(a.threads)] if a.threads else [])))
+    res = json.loads(out.read_text()) if out.exists() else {}    # re-read: another process may have added a row meanwhile
+    res = dict(recipe=a.recipe, arch=base.arch, epochs=base.epochs, valid='holdout', torch=torch.__version__, python=platform.python_version(),
+               variants={**res.get('variants', {}), name: row})
+    atomic_write_text(out, json.dumps(res, indent=2) + '\n')
+    print(f"{name}: held-out accuracy {acc[False]:.4f} ({acc[True]:.4f} with flip TTA), {m['epoch_time_s']} s per epoch", flush=True)
