@@ -1,6 +1,6 @@
 """What each method of a named recipe buys: the recipe, and the recipe with one method changed, each scored on held-out training images (never the test set).
 
-    python bench/ablate.py --only recipe altflip --threads 1 --data ../shared/data/cifar10.tgz    # two variants
+    python bench/ablate.py --only recipe random-flip --threads 1 --data ../shared/data/cifar10.tgz    # two variants
     python bench/ablate.py --data ../shared/data/cifar10.tgz                                      # all of them
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
@@ -25,7 +25,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe)
     'ls0': ('no label smoothing', dict(label_smoothing=0.0)),
     'no-batch-aug': ('no batch augmentation', dict(batch_aug='none')),
     'item-aug': ("today's Albumentations preset (per image) instead of batch augmentation", dict(batch_aug='none', aug=RECIPES['default'].recipe.aug)),
-    'altflip': ('flips alternating by epoch instead of random', dict(batch_aug='translate-altflip')),
+    'random-flip': ('flips drawn at random instead of alternating by epoch', dict(batch_aug='translate-flip')),
 }
 ap = bench_parser(__doc__, data=None, out=None)
 ap.add_argument('--recipe', default='fast', help='the named recipe (default: fast)')
