@@ -3,7 +3,7 @@ import subprocess, sys
 import pytest
 from conftest import ROOT
 
-MAX_MIB = 30        # a device run carries 64 MiB in all: the repo (kept under 25 MiB) and tools/pack_gpu.py's pack
+MAX_MIB = 25        # a device run carries 64 MiB in all: the repo and tools/pack_gpu.py's pack (about 33 MiB)
 
 def tracked_files() -> list:
     r = subprocess.run(['git', 'ls-files', '-z'], cwd=ROOT, capture_output=True, text=True)
