@@ -28,7 +28,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe)
     'random-flip': ('flips drawn at random instead of alternating by epoch', dict(batch_aug='translate-flip')),
 }
 ap = bench_parser(__doc__, data=None, out=None)
-ap.add_argument('--recipe', default='fast', help='the named recipe (default: fast)')
+ap.add_argument('--recipe', default='fast', choices=list(RECIPES), help=f"the named recipe: {', '.join(RECIPES)} (default: fast)")
 ap.add_argument('--only', nargs='+', default=None, choices=list(VARIANTS), metavar='VARIANT',
                 help=f"the variants to run (default: all): {', '.join(VARIANTS)}")
 ap.add_argument('--epochs', type=int, default=None, help="training epochs (default: the recipe's)")
@@ -37,13 +37,12 @@ a = ap.parse_args()
 if a.threads is not None and a.threads < 1: sys.exit(f'ablate.py: error: --threads must be at least 1, got {a.threads}')
 
 import cv2, torch
-from cifar_adv.core import Machine, atomic_write_text, check
+from cifar_adv.core import Machine, atomic_write_text
 from cifar_adv.data import load_arrays
 from cifar_adv.dls import valid_split
 from cifar_adv.train import fit_run
 from cifar_adv.inference import Predictor
 
-check(a.recipe in RECIPES, f"unknown recipe {a.recipe!r}; choose from {', '.join(RECIPES)}")
 if a.threads: torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 base = RECIPES[a.recipe].recipe
 base = replace(base, valid='holdout', epochs=a.epochs or base.epochs)
