@@ -16,7 +16,7 @@ from pathlib import Path
 from _args import bench_parser
 from cifar_adv.core import RECIPES
 
-VARIANTS = {      # name: (what changes, the changes to the recipe)
+VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or a function of the recipe)
     'recipe': ('the recipe as named', {}),
     'no-lookahead': ('lookahead off', dict(lookahead=False)),
     'no-whiten': ('whitened stem off (a trained 2x2 stem)', dict(whiten=False)),
@@ -26,6 +26,8 @@ VARIANTS = {      # name: (what changes, the changes to the recipe)
     'no-batch-aug': ('no batch augmentation', dict(batch_aug='none')),
     'item-aug': ("today's Albumentations preset (per image) instead of batch augmentation", dict(batch_aug='none', aug=RECIPES['default'].recipe.aug)),
     'random-flip': ('flips drawn at random instead of alternating by epoch', dict(batch_aug='translate-flip')),
+    'lr-x1.5': ("the peak learning rate 1.5 times the recipe's", dict(lr=lambda r: round(r.lr * 1.5, 6))),
+    'lr-x0.67': ("the peak learning rate 2/3 of the recipe's", dict(lr=lambda r: round(r.lr / 1.5, 6))),
 }
 ap = bench_parser(__doc__, data=None, out=None)
 ap.add_argument('--recipe', default='fast', choices=list(RECIPES), help=f"the named recipe: {', '.join(RECIPES)} (default: fast)")
@@ -51,6 +53,7 @@ held = valid_split(load_arrays(a.data), 'holdout')           # the held-out imag
 commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
 for name in a.only or VARIANTS:
     about, changes = VARIANTS[name]
+    changes = {k: v(base) if callable(v) else v for k, v in changes.items()}
     cfg, run = replace(base, **changes), Path('runs')/f'ablate-{a.recipe}-{name}'
     t0 = time.time()
     m = fit_run(run, cfg, Machine(device='cpu'), data=a.data, force=True, command=shlex.join(['python'] + sys.argv))
