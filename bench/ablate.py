@@ -27,6 +27,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'item-aug': ("today's Albumentations preset (per image) instead of batch augmentation", dict(batch_aug='none', aug=RECIPES['default'].recipe.aug)),
     'random-flip': ('flips drawn at random instead of alternating by epoch', dict(batch_aug='translate-flip')),
     'lr-x1.5': ("the peak learning rate 1.5 times the recipe's", dict(lr=lambda r: round(r.lr * 1.5, 6))),
+    'lr-x2': ("the peak learning rate twice the recipe's", dict(lr=lambda r: round(r.lr * 2, 6))),
     'lr-x0.67': ("the peak learning rate 2/3 of the recipe's", dict(lr=lambda r: round(r.lr / 1.5, 6))),
 }
 ap = bench_parser(__doc__, data=None, out=None)
