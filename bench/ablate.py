@@ -18,6 +18,7 @@ from cifar_adv.core import RECIPES
 
 VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or a function of the recipe)
     'recipe': ('the recipe as named', {}),
+    'seed1': ('the recipe as named with another seed (weights, shuffling and augmentation): the noise floor of this table', dict(seed=1)),
     'no-lookahead': ('lookahead off', dict(lookahead=False)),
     'no-whiten': ('whitened stem off (a trained 2x2 stem)', dict(whiten=False)),
     'bias-lr1': ("BatchNorm biases at the weights' learning rate", dict(bias_lr=1.0)),
