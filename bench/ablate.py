@@ -30,6 +30,10 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'lr-x1.5': ("the peak learning rate 1.5 times the recipe's", dict(lr=lambda r: round(r.lr * 1.5, 6))),
     'lr-x2': ("the peak learning rate twice the recipe's", dict(lr=lambda r: round(r.lr * 2, 6))),
     'lr-x0.67': ("the peak learning rate 2/3 of the recipe's", dict(lr=lambda r: round(r.lr / 1.5, 6))),
+    'muon': ("the convolution filters stepped by Muon (orthogonalised Nesterov momentum) at the default muon_lr, the rest by Nesterov SGD", dict(opt='muon')),
+    'muon-lr-x0.5': ("as muon, with the filters' learning rate halved", dict(opt='muon', muon_lr=lambda r: r.muon_lr / 2)),
+    'muon-lr-x2': ("as muon, with the filters' learning rate doubled", dict(opt='muon', muon_lr=lambda r: r.muon_lr * 2)),
+    'muon-seed1': ("as muon, with another seed", dict(opt='muon', seed=1)),
 }
 ap = bench_parser(__doc__, data=None, out=None)
 ap.add_argument('--recipe', default='fast', choices=list(RECIPES), help=f"the named recipe: {', '.join(RECIPES)} (default: fast)")

@@ -138,9 +138,10 @@ class Recipe:
     width:float|None=None       # width multiplier of the arch (default: the arch's own; the default arch's is 1.0)
     act:str|None=None           # activation: relu, gelu, silu, celu, mish (default: the arch's own; the default arch's is relu)
     drop:float|None=None        # dropout before the final linear layer (default: the arch's own; the default arch's is 0)
-    opt:str='Adam'              # the optimiser, a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
+    opt:str='Adam'              # the optimiser: nesterov, muon (convolution filters by Muon, the rest by Nesterov SGD), or a name in `fastai.optimizer`: fastai's Adam with its default betas and eps
     sched:str='one-cycle'       # the learning-rate schedule: one-cycle (fastai's fit_one_cycle) or triangle (airbench's: linear from 0.2x to the max lr at 0.23 of the run, then down to 0.07x)
     bias_lr:float=1.0           # learning-rate multiplier of BatchNorm's biases, a parameter group of their own (their weight decay divided by it): 64 in the fast recipe
+    muon_lr:float=0.25          # with opt='muon': the learning rate of the convolution filters' orthogonalised steps, a multiple of lr
     lookahead:bool=False        # airbench's lookahead: from epoch 3, every 5 steps the weights pulled toward, and set to, a slow average of themselves
     whiten:bool=False           # set the arch's 2x2 stem to the PCA whitening of training patches, frozen (its bias trains 3 epochs): an arch with such a stem (airnet)
     batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, translate-flip (2-pixel shifts with reflected borders, and random mirroring) or translate-altflip (each image mirrored on alternate epochs, as airbench's)
@@ -169,6 +170,7 @@ class Recipe:
         check(self.valid in VALID_SPLITS, f"valid must be test or holdout, got {self.valid!r}")
         check(self.sched in SCHEDS, f"sched must be one-cycle or triangle, got {self.sched!r}")
         check(self.bias_lr > 0, f"bias_lr must be > 0, got {self.bias_lr}")
+        check(self.muon_lr > 0, f"muon_lr must be > 0, got {self.muon_lr}")
         check(self.batch_aug in BATCH_AUGS, f"batch_aug must be one of {', '.join(BATCH_AUGS)}, got {self.batch_aug!r}")
 
     @property

@@ -4,6 +4,7 @@
 
 # %% ../nbs/05e_fast.ipynb #171260ed
 from __future__ import annotations
+from functools import partial
 import numpy as np
 import torch
 from torch import nn
@@ -15,9 +16,9 @@ from .core import check, Recipe
 from .distrib import unwrap
 
 # %% auto #0
-__all__ = ['NESTEROV_MOM', 'nesterov', 'opt_func', 'bn_bias_splitter', 'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem',
-           'whiten_from_dls', 'StemBias', 'BatchTranslate', 'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch',
-           'batch_tfms', 'recipe_cbs', 'fit_recipe']
+__all__ = ['NESTEROV_MOM', 'MUON_MOM', 'nesterov', 'opt_func', 'orthogonalise', 'FilterMuon', 'muon', 'bn_bias_splitter',
+           'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem', 'whiten_from_dls', 'StemBias', 'BatchTranslate',
+           'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch', 'batch_tfms', 'recipe_cbs', 'fit_recipe']
 
 # %% ../nbs/05e_fast.ipynb #e19d1472
 NESTEROV_MOM = 0.85     # the momentum of `opt='nesterov'` (airbench's)
@@ -27,12 +28,54 @@ def nesterov(params, lr:float, **kwargs) -> OptimWrapper:
     return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=NESTEROV_MOM, nesterov=True, **kwargs)
 
 # %% ../nbs/05e_fast.ipynb #c5c16eaa
-def opt_func(name:str):
-    "The optimiser `Recipe.opt` names: `nesterov`, or an optimiser of `fastai.optimizer` (Adam, SGD, RAdam, Lamb, ...)."
+def opt_func(name:str,              # `Recipe.opt`
+             muon_lr:float=1.0):    # `Recipe.muon_lr`: with `muon`, the filters' learning rate as a multiple of the others'
+    "The optimiser `Recipe.opt` names: `nesterov`, `muon`, or an optimiser of `fastai.optimizer` (Adam, SGD, RAdam, Lamb, ...)."
     if name == 'nesterov': return nesterov
+    if name == 'muon': return partial(muon, muon_lr=muon_lr)
     f = getattr(fastai.optimizer, name, None)
-    check(callable(f) and name not in ('Optimizer', 'OptimWrapper'), f"unknown optimiser {name!r}: nesterov, or one of fastai.optimizer's, such as Adam, SGD, RAdam")
+    check(callable(f) and name not in ('Optimizer', 'OptimWrapper'), f"unknown optimiser {name!r}: nesterov, muon, or one of fastai.optimizer's, such as Adam, SGD, RAdam")
     return f
+
+# %% ../nbs/05e_fast.ipynb #6d4a2eeb
+def orthogonalise(g:torch.Tensor,   # a matrix
+                  steps:int=3,      # Newton-Schulz iterations (airbench94_muon's 3)
+                  eps:float=1e-7):
+    "Keller Jordan's quintic Newton-Schulz iteration on `g`: about `U Vᵀ` of its SVD `U S Vᵀ` (its singular values brought near 1), in float32."
+    a, b, c = 3.4445, -4.7750, 2.0315
+    x = g.float() / (g.norm() + eps)
+    tall = x.shape[0] > x.shape[1]
+    if tall: x = x.T
+    for _ in range(steps):
+        s = x @ x.T
+        x = a * x + (b * s + c * s @ s) @ x
+    return x.T if tall else x
+
+# %% ../nbs/05e_fast.ipynb #d28ab280
+MUON_MOM = 0.6          # the momentum of the filters' steps with `opt='muon'` (airbench94_muon's)
+
+class FilterMuon(torch.optim.SGD):
+    "torch's SGD with Nesterov momentum, except for convolution filters (4-D): each bank is rescaled to norm √(output channels), then moves `muon_lr`·lr along its Nesterov momentum (`MUON_MOM`) orthogonalised, with no weight decay (Muon)."
+    def __init__(self, params, lr:float, momentum:float=NESTEROV_MOM, weight_decay:float=0., muon_lr:float=1.0):
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+        self.muon_lr = muon_lr
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group['params']:
+                if p.grad is None or p.ndim != 4: continue
+                buf = self.state[p].setdefault('muon_buf', torch.zeros_like(p))
+                buf.mul_(MUON_MOM).add_(p.grad)
+                u = orthogonalise(p.grad.add(buf, alpha=MUON_MOM).flatten(1)).to(p.dtype)
+                p.mul_(len(p) ** 0.5 / p.norm()).add_(u.view_as(p), alpha=-group['lr'] * self.muon_lr)
+                p.grad = None                   # SGD's step, below, leaves the filters alone
+        return super().step(closure)
+
+# %% ../nbs/05e_fast.ipynb #6645c319
+def muon(params, lr:float, muon_lr:float=1.0, **kwargs) -> OptimWrapper:
+    "`FilterMuon` in fastai's `OptimWrapper` (its momentum and weight decay fastai's `mom` and `wd`): `Recipe.opt='muon'`."
+    return OptimWrapper(params, FilterMuon, lr=lr, momentum=NESTEROV_MOM, muon_lr=muon_lr, **kwargs)
 
 # %% ../nbs/05e_fast.ipynb #6fa3fff8
 def bn_bias_splitter(model:nn.Module) -> list:

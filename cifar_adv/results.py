@@ -12,7 +12,7 @@ from dataclasses import asdict
 from .core import RECIPE
 
 TRICK_KEYS = ('lr', 'bs', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'ema', 'mixup', 'cutmix', 'arch_kwargs',
-              'opt', 'sched', 'bias_lr', 'lookahead', 'whiten', 'batch_aug')   # training settings a run may change
+              'opt', 'sched', 'bias_lr', 'muon_lr', 'lookahead', 'whiten', 'batch_aug')   # training settings a run may change
 
 def fit_defaults() -> dict:
     "The training recipe's defaults (`RECIPE`), under fit_run's argument names."
