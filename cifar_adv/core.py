@@ -193,9 +193,9 @@ class NamedRecipe(NamedTuple):
 
 RECIPES = dict(                 # the named recipes (`fit --recipe NAME`)
     default=NamedRecipe("cifar-adv's recipe: advnet_hr, Adam, one-cycle over 60 epochs, pad+crop and flip", RECIPE),
-    fast=NamedRecipe("airbench's methods on airnet, in 12 epochs: Nesterov SGD at batch 256 (chosen on held-out images: bench/results/screen_fast-*), the triangular schedule, BatchNorm biases at 64x the lr, "
+    fast=NamedRecipe("airbench's methods on airnet, in 12 epochs: Nesterov SGD at batch 256 (chosen on held-out images: bench/results/screen_fast-*), the convolution filters by Muon (airbench94_muon's, at `muon_lr` times the lr; chosen on held-out images: bench/results/ablate_fast.json), the triangular schedule, BatchNorm biases at 64x the lr, "
           "lookahead, the whitened stem, batch-level shifts and flips alternating by epoch (chosen on held-out images: bench/results/ablate_fast.json), label smoothing 0.2 (issue 38)",
-          Recipe(arch='airnet', epochs=12, bs=256, lr=0.375, wd=0.00133, label_smoothing=0.2, aug='none', opt='nesterov', sched='triangle',
+          Recipe(arch='airnet', epochs=12, bs=256, lr=0.375, wd=0.00133, label_smoothing=0.2, aug='none', opt='muon', sched='triangle',
                  bias_lr=64.0, lookahead=True, whiten=True, batch_aug='translate-altflip')))
 
 # %% ../nbs/00_core.ipynb #d23f5f07

@@ -93,6 +93,7 @@ def test_help_does_not_import_torch():
     (['--valid', 'train'], 'valid must be test or holdout'),
     (['--sched', 'cosine'], 'sched must be one-cycle or triangle'),
     (['--bias_lr', '0'], 'bias_lr must be > 0'),
+    (['--opt', 'muon', '--muon_lr', '-1'], 'muon_lr must be > 0'),
     (['--batch_aug', 'mixup'], 'batch_aug must be one of none, translate-flip, translate-altflip'),
     (['--opt', 'Adamm'], "unknown optimiser 'Adamm'"),
     (['--arch', 'advnet_s', '--whiten'], '--whiten needs an arch with a 2x2 stem'),
