@@ -3,7 +3,7 @@
     python bench/reference.py --arch advnet --epochs 15 --data ../shared/data/cifar10.tgz
     python bench/reference.py --arch advnet --epochs 15 --aug seed --p_affine 0 --data ../shared/data/cifar10.tgz   # an ablation
     python bench/reference.py --name advnet-60ep-flipcrop --resume     # finish a run a stop interrupted
-    python bench/reference.py --recipe fast --seed 1 --data ../shared/data/cifar10.tgz   # a named recipe: results/airnet-12ep-fast-seed1
+    python bench/reference.py --recipe fast --seed 2 --data ../shared/data/cifar10.tgz   # a named recipe: results/airnet-12ep-fast-seed2
 
 Takes every `cifar-adv fit` setting (the fields of `Recipe` and `Machine`, as flags: `add_settings`), 15 epochs unless told.
 Writes `results/NAME/` (default `<arch>-<epochs>ep`, with each change from the default recipe appended: `run_name`) with
