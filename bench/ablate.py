@@ -2,7 +2,7 @@
 
     python bench/ablate.py --only recipe random-flip --threads 1 --data ../shared/data/cifar10.tgz    # two variants
     python bench/ablate.py --data ../shared/data/cifar10.tgz                                      # all of them
-    python bench/ablate.py --epochs 6 --only recipe width0.5 advnet_fast --out bench/results/ablate_fast-6ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --epochs 6 --only width0.5 advnet_fast --out bench/results/ablate_fast-6ep.json --data ../shared/data/cifar10.tgz
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
