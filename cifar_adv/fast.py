@@ -73,9 +73,9 @@ class FilterMuon(torch.optim.SGD):
         return super().step(closure)
 
 # %% ../nbs/05e_fast.ipynb #6645c319
-def muon(params, lr:float, muon_lr:float=1.0, **kwargs) -> OptimWrapper:
-    "`FilterMuon` in fastai's `OptimWrapper` (its momentum and weight decay fastai's `mom` and `wd`): `Recipe.opt='muon'`."
-    return OptimWrapper(params, FilterMuon, lr=lr, momentum=NESTEROV_MOM, muon_lr=muon_lr, **kwargs)
+def muon(params, lr:float, **kwargs) -> OptimWrapper:
+    "`FilterMuon` in fastai's `OptimWrapper` (its momentum and weight decay fastai's `mom` and `wd`; `muon_lr` among `kwargs`): `Recipe.opt='muon'`."
+    return OptimWrapper(params, FilterMuon, lr=lr, **kwargs)
 
 # %% ../nbs/05e_fast.ipynb #6fa3fff8
 def bn_bias_splitter(model:nn.Module) -> list:
