@@ -122,7 +122,7 @@ class Recipe:
     epochs:int=60               # number of epochs of the one-cycle schedule
     bs:int=256                  # batch size (a smaller training set: all of it, with a note)
     lr:float|str=1e-2           # max learning rate of the one-cycle schedule, or `find` to use lr_find's suggestion
-    wd:float=0.05               # weight decay (decoupled, AdamW-style)
+    wd:float=0.05               # weight decay: decoupled (AdamW-style) in fastai's optimisers, the L2 term added to the gradient with nesterov and muon (airbench's)
     label_smoothing:float=field(default=0.1, metadata=dict(flag='ls'))  # label smoothing (0 for plain cross-entropy)
     aug:str='flip-crop'         # augmentation preset: flip-crop (pad+crop, flip), seed (the seeds' full recipe), none
     p_crop:float|None=None      # probability of pad 4 + random crop (overrides the preset)

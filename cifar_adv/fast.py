@@ -16,9 +16,10 @@ from .core import check, Recipe
 from .distrib import unwrap
 
 # %% auto #0
-__all__ = ['NESTEROV_MOM', 'MUON_MOM', 'nesterov', 'opt_func', 'orthogonalise', 'FilterMuon', 'muon', 'bn_bias_splitter',
-           'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem', 'whiten_from_dls', 'StemBias', 'BatchTranslate',
-           'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch', 'batch_tfms', 'recipe_cbs', 'fit_recipe']
+__all__ = ['NESTEROV_MOM', 'MUON_MOM', 'nesterov', 'opt_func', 'orthogonalise', 'FilterMuon', 'muon', 'norm_filters',
+           'bn_bias_splitter', 'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem', 'whiten_from_dls', 'StemBias',
+           'BatchTranslate', 'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch', 'batch_tfms', 'recipe_cbs',
+           'fit_recipe']
 
 # %% ../nbs/05e_fast.ipynb #e19d1472
 NESTEROV_MOM = 0.85     # the momentum of `opt='nesterov'` (airbench's)
@@ -28,11 +29,12 @@ def nesterov(params, lr:float, **kwargs) -> OptimWrapper:
     return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=NESTEROV_MOM, nesterov=True, **kwargs)
 
 # %% ../nbs/05e_fast.ipynb #c5c16eaa
-def opt_func(name:str,              # `Recipe.opt`
-             muon_lr:float=1.0):    # `Recipe.muon_lr`: with `muon`, the filters' learning rate as a multiple of the others'
+def opt_func(name:str,                          # `Recipe.opt`
+             muon_lr:float=Recipe.muon_lr,      # `Recipe.muon_lr`: with `muon`, the filters' learning rate as a multiple of the others'
+             model:nn.Module|None=None):        # with `muon`, the model whose `norm_filters` Muon steps (none: every 4-D parameter)
     "The optimiser `Recipe.opt` names: `nesterov`, `muon`, or an optimiser of `fastai.optimizer` (Adam, SGD, RAdam, Lamb, ...)."
     if name == 'nesterov': return nesterov
-    if name == 'muon': return partial(muon, muon_lr=muon_lr)
+    if name == 'muon': return partial(muon, muon_lr=muon_lr, filters=None if model is None else norm_filters(model))
     f = getattr(fastai.optimizer, name, None)
     check(callable(f) and name not in ('Optimizer', 'OptimWrapper'), f"unknown optimiser {name!r}: nesterov, muon, or one of fastai.optimizer's, such as Adam, SGD, RAdam")
     return f
@@ -55,27 +57,50 @@ def orthogonalise(g:torch.Tensor,   # a matrix
 MUON_MOM = 0.6          # the momentum of the filters' steps with `opt='muon'` (airbench94_muon's)
 
 class FilterMuon(torch.optim.SGD):
-    "torch's SGD with Nesterov momentum, except for convolution filters (4-D): each bank is rescaled to norm √(output channels), then moves `muon_lr`·lr along its Nesterov momentum (`MUON_MOM`) orthogonalised, with no weight decay (Muon)."
-    def __init__(self, params, lr:float, momentum:float=NESTEROV_MOM, weight_decay:float=0., muon_lr:float=1.0):
+    "torch's SGD with Nesterov momentum, except for the convolution filters `filters` (default: every 4-D parameter): each bank is rescaled to norm √(output channels), then moves `muon_lr`·lr along its Nesterov momentum (`MUON_MOM`) orthogonalised, with no weight decay (Muon)."
+    def __init__(self, params, lr:float, momentum:float=NESTEROV_MOM, weight_decay:float=0., muon_lr:float=Recipe.muon_lr, filters:list|None=None):
         super().__init__(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
-        self.muon_lr = muon_lr
+        self.muon_lr, self.filters = muon_lr, None if filters is None else {id(p) for p in filters}
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad(): loss = closure()
         for group in self.param_groups:
             for p in group['params']:
-                if p.grad is None or p.ndim != 4: continue
-                buf = self.state[p].setdefault('muon_buf', torch.zeros_like(p))
-                buf.mul_(MUON_MOM).add_(p.grad)
+                if p.grad is None or p.ndim != 4 or (self.filters is not None and id(p) not in self.filters): continue
+                st = self.state[p]
+                if 'muon_buf' not in st: st['muon_buf'] = torch.zeros_like(p)
+                buf = st['muon_buf'].mul_(MUON_MOM).add_(p.grad)
                 u = orthogonalise(p.grad.add(buf, alpha=MUON_MOM).flatten(1)).to(p.dtype)
                 p.mul_(len(p) ** 0.5 / p.norm()).add_(u.view_as(p), alpha=-group['lr'] * self.muon_lr)
                 p.grad = None                   # SGD's step, below, leaves the filters alone
-        return super().step(closure)
+        super().step()
+        return loss
 
 # %% ../nbs/05e_fast.ipynb #6645c319
 def muon(params, lr:float, **kwargs) -> OptimWrapper:
-    "`FilterMuon` in fastai's `OptimWrapper` (its momentum and weight decay fastai's `mom` and `wd`; `muon_lr` among `kwargs`): `Recipe.opt='muon'`."
+    "`FilterMuon` in fastai's `OptimWrapper` (fastai's `mom` and `wd` are those of the parameters SGD steps; `muon_lr` and `filters` among `kwargs`): `Recipe.opt='muon'`."
     return OptimWrapper(params, FilterMuon, lr=lr, **kwargs)
+
+# %% ../nbs/05e_fast.ipynb #4873cf77
+_SCALE_FREE = (nn.ReLU, nn.LeakyReLU, nn.Identity, nn.Dropout, nn.Dropout2d)   # what keeps a convolution's scale on the way to a BatchNorm
+
+def _leaf(m:nn.Module) -> bool: return next(m.children(), None) is None
+
+def norm_filters(model:nn.Module) -> list:
+    "The filters Muon may rescale: the weights of `model`'s trainable bias-free convolutions whose output reaches a BatchNorm, in their parent's order, through nothing but ReLUs, dropout and bias-free convolutions."
+    out = []
+    for parent in model.modules():
+        kids = list(parent.children())
+        for i, c in enumerate(kids):
+            if not (isinstance(c, nn.Conv2d) and c.bias is None and c.weight.requires_grad): continue
+            after = (m for k in kids[i + 1:] for m in k.modules() if _leaf(m)
+                     and not isinstance(m, _SCALE_FREE) and not (isinstance(m, nn.Conv2d) and m.bias is None))
+            if isinstance(next(after, None), nn.modules.batchnorm._BatchNorm): out.append(c.weight)
+    return out
+
 
 # %% ../nbs/05e_fast.ipynb #6fa3fff8
 def bn_bias_splitter(model:nn.Module) -> list:

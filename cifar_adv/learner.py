@@ -69,7 +69,7 @@ def get_learner(dls,                                      # the `DataLoaders` (`
     model = create_model(arch, n_out=len(dls.vocab), **arch_kwargs)
     loss = LabelSmoothingCrossEntropyFlat(eps=ls) if ls else CrossEntropyLossFlat()
     if cfg.whiten: whiten_from_dls(model, dls)
-    learn = Learner(dls, model, opt_func=opt_func(cfg.opt, cfg.muon_lr), splitter=bn_bias_splitter if cfg.bias_lr != 1 else trainable_params,
+    learn = Learner(dls, model, opt_func=opt_func(cfg.opt, cfg.muon_lr, model), splitter=bn_bias_splitter if cfg.bias_lr != 1 else trainable_params,
                     loss_func=loss, metrics=accuracy, wd=cfg.wd, path=path, cbs=ChannelsLast())
     from fastai.torch_core import default_device
     dev = torch.device(dls.device or default_device())
