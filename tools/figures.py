@@ -98,6 +98,7 @@ FAST_RUNS = {"today's recipe: advnet_hr, 60 epochs": ('advnet_hr-60ep', 'advnet_
              "today's recipe: advnet_hr, 15 epochs": ('advnet_hr-15ep',),
              'the fast recipe: airnet, 12 epochs': ('airnet-12ep-fast-muon', 'airnet-12ep-fast-muon-seed1'),
              'the fast recipe, SGD for the filters: airnet, 12 epochs': ('airnet-12ep-fast', 'airnet-12ep-fast-seed1'),
+             'the fast recipe: airnet, 60 epochs': ('airnet-60ep-fast-muon', 'airnet-60ep-fast-muon-seed1'),
              'the fast recipe, SGD for the filters, flips at random: airnet, 60 epochs': ('airnet-60ep-fast',),
              "today's recipe under 100k: advnet_s, 60 epochs": ('advnet_s-60ep', 'advnet_s-60ep-seed1'),
              'the fast recipe, SGD for the filters, flips at random, under 100k: airnet width 0.7, 60 epochs': ('airnet-60ep-fast-width0.7',),
