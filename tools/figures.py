@@ -110,7 +110,7 @@ def fast_vs_default(dest:Path) -> Path:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from cifar_adv.core import atomic_path
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.6), dpi=100)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 5), dpi=100)
     def cpu_min(d): return min(float(r['seconds']) for r in csv.DictReader(open(d/'timings.csv'))) * json.loads((d/'metrics.json').read_text())['threads'] / 60
     for i, (label, runs) in enumerate(FAST_RUNS.items()):
         ds = [ROOT/'results'/r for r in runs if (ROOT/'results'/r/'metrics.json').exists()]
@@ -124,7 +124,7 @@ def fast_vs_default(dest:Path) -> Path:
         for y in (85, 90): ax.axhline(y, color='grey', lw=0.7, ls='--')
     fig.legend(*a.get_legend_handles_labels(), fontsize=8, loc='lower center', ncol=2)     # below both panels, clear of the curves
     fig.suptitle("Test accuracy after each epoch, final weights of each epoch (a seed's second run paler)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    fig.tight_layout(rect=(0, 0.04 * ((len(FAST_RUNS) + 1) // 2) + 0.03, 1, 1))     # room for the legend's rows
     with atomic_path(dest) as tmp: fig.savefig(tmp, format='png')
     plt.close(fig)
     return dest
