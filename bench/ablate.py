@@ -3,6 +3,7 @@
     python bench/ablate.py --only recipe random-flip --threads 1 --data ../shared/data/cifar10.tgz    # two variants
     python bench/ablate.py --data ../shared/data/cifar10.tgz                                      # all of them
     python bench/ablate.py --epochs 6 --only width0.5 advnet_fast --out bench/results/ablate_fast-6ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --epochs 4 --only recipe width0.7 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
@@ -36,6 +37,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'muon-lr-x2': ("as muon, with the filters' learning rate doubled", dict(opt='muon', muon_lr=lambda r: r.muon_lr * 2)),
     'muon-seed1': ("as muon, with another seed", dict(opt='muon', seed=1)),
     'width0.5': ("airnet at half width (cheaper epochs: for the time to 85%)", dict(width=0.5)),
+    'width0.7': ("airnet at 0.7 of its width, under 100k parameters (cheaper epochs: for the time to 85%)", dict(width=0.7)),
     'advnet_fast': ("advnet_fast, today's fastest Net to 85%, in place of airnet (no whitened stem: it has none)", dict(arch='advnet_fast', whiten=False)),
 }
 ap = bench_parser(__doc__, data=None, out=None)

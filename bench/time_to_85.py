@@ -2,6 +2,7 @@
 
     python bench/time_to_85.py [--data ../shared/data/cifar10.tgz] [--arch advnet_fast] [--epochs 14] [--lr 0.01] [--ema 0.999] [--save NAME]
     python bench/time_to_85.py --recipe fast --out bench/results/time_to_85-fast.json     # a named recipe, as it stands
+    python bench/time_to_85.py --recipe fast --epochs 5 --out bench/results/time_to_85-fast-5ep.json   # ... for fewer epochs
 
 Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in an empty temporary folder:
 1. `cifar-adv data`: a machine's first use of the archive extracts it and decodes the 60,000 PNGs into the cache, once
@@ -21,12 +22,14 @@ from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, add_common, run_cli
 
-ap = bench_parser(__doc__, data=DATA, arch='advnet_fast', epochs=14, lr=0.01, bs=256)
+ap = bench_parser(__doc__, data=DATA, arch='advnet_fast')
+ap.add_argument('--epochs', type=int, default=None, help="training epochs (default: 14; with --recipe, the recipe's own)")
+add_common(ap, lr=0.01, bs=256)
 ap.add_argument('--target', type=float, default=0.85, help='test accuracy to reach')
 ap.add_argument('--budget_min', type=float, default=10.0, help='wall-clock budget, minutes (default: 10, the target of issue 21)')
 ap.add_argument('--ema', type=float, default=0.0, help="decay of the weights' moving average (fit --ema; default 0: off)")
 ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
-ap.add_argument('--recipe', default=None, help="time `cifar-adv fit --recipe RECIPE` as it stands (its own arch, epochs, lr, batch size), in place of the flags above")
+ap.add_argument('--recipe', default=None, help="time `cifar-adv fit --recipe RECIPE` as it stands (its own arch, lr, batch size, and epochs unless --epochs is given), in place of the flags above")
 a = add_common(ap, out='bench/results/time_to_85.json').parse_args()
 
 from cifar_adv.core import atomic_write_text, check
@@ -44,8 +47,8 @@ with tempfile.TemporaryDirectory() as tmp:
     env = {**os.environ, 'CIFAR_ADV_CACHE': str(Path(tmp)/'cache')}      # nothing extracted or decoded yet
     run = Path(tmp)/'run'
     first_s, _ = timed([CLI, 'data', '--data', a.data], env)
-    if a.recipe: fit_args = ['fit', '--recipe', a.recipe, '--data', a.data, '--no_report']
-    else: fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
+    if a.recipe: fit_args = ['fit', '--recipe', a.recipe, *(['--epochs', str(a.epochs)] if a.epochs else []), '--data', a.data, '--no_report']
+    else: fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs or 14), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
                       '--data', a.data, '--no_report'] + (['--ema', f'{a.ema:g}'] if a.ema else [])   # recorded as the command; --out names the temporary run
     fit_s, _ = timed([CLI, *fit_args, '--out', str(run)], env)
     eval_s, out = timed([CLI, 'evaluate', str(run), '--data', a.data, '--json'], env)
