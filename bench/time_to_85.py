@@ -15,7 +15,8 @@ The time to 85% is `total_s` = fit + evaluate; `total_first_use_s` adds the one-
 `evaluate`'s, from the final weights (no best-epoch pick, no TTA). `epochs_to_90`/`s_to_90`: the first epoch whose weights
 score 90% on the test set, and the fit's seconds up to its end (None: not reached). Writes bench/results/time_to_85.json; `--save NAME`
 also records the run in results/NAME (then run `python bench/evaluate.py results/NAME`). Run it on an otherwise idle
-machine: its whole point is the clock.
+machine: its whole point is the clock. Each record names the CPU, the machine's boot and the date it was timed on (`cpu`, `boot`, `date`):
+only records of one boot of one machine compare, and the results docs set a recipe against today's only then.
 """
 import json, os, platform, shlex, tempfile, time
 from pathlib import Path
@@ -60,9 +61,13 @@ with tempfile.TemporaryDirectory() as tmp:
     if a.save: save_result(run, a.save)
 
 total = fit_s + eval_s
+cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) \
+      if Path('/proc/cpuinfo').exists() else platform.processor()
+boot = Path('/proc/sys/kernel/random/boot_id')       # one machine, one boot: the records that compare
+boot = boot.read_text().strip() if boot.exists() else None
 res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], lr=m['lr'], bs=m['bs'], aug=m['aug'], ema=m['ema'], recipe=a.recipe,
            epochs_to_90=to90, s_to_90=round(sum(secs[:to90]), 1) if to90 else None,
-           label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(),
+           label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(), cpu=cpu, boot=boot, date=time.strftime('%Y-%m-%d'),
            fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',
            first_use_s=round(first_s, 1), fit_wall_s=round(fit_s, 1), fit_time_s=m['fit_time_s'], eval_wall_s=round(eval_s, 1),
            total_s=round(total, 1), total_first_use_s=round(first_s + total, 1),

@@ -102,7 +102,8 @@ FAST_RUNS = {"today's recipe: advnet_hr, 60 epochs": ('advnet_hr-60ep', 'advnet_
              'the fast recipe, SGD for the filters, flips at random: airnet, 60 epochs': ('airnet-60ep-fast',),
              "today's recipe under 100k: advnet_s, 60 epochs": ('advnet_s-60ep', 'advnet_s-60ep-seed1'),
              'the fast recipe, SGD for the filters, flips at random, under 100k: airnet width 0.7, 60 epochs': ('airnet-60ep-fast-width0.7',),
-             'the fast recipe, SGD for the filters, under 100k: airnet width 0.7, 60 epochs': ('airnet-60ep-fast-seed1-width0.7', 'airnet-60ep-fast-seed2-width0.7')}   # issue 38's comparison
+             'the fast recipe, SGD for the filters, under 100k: airnet width 0.7, 60 epochs': ('airnet-60ep-fast-seed1-width0.7', 'airnet-60ep-fast-seed2-width0.7'),
+             'the fast recipe, under 100k: airnet width 0.7, 60 epochs': ('airnet-60ep-fast-muon-width0.7', 'airnet-60ep-fast-muon-seed1-width0.7')}   # issue 38's comparison
 
 def fast_vs_default(dest:Path) -> Path:
     "Test accuracy after each epoch of the runs in `FAST_RUNS` against epochs and against CPU-minutes (per epoch, the fastest epoch of the recipe's runs, in seconds, times its threads: the machine is at times shared, so not every recorded time is an idle one), as a PNG at `dest`; a run not committed is left out."
