@@ -2,7 +2,7 @@
 
     python bench/time_to_85.py [--data ../shared/data/cifar10.tgz] [--arch advnet_fast] [--epochs 14] [--lr 0.01] [--ema 0.999] [--save NAME]
     python bench/time_to_85.py --recipe fast --out bench/results/time_to_85-fast.json     # a named recipe, as it stands
-    python bench/time_to_85.py --recipe fast --epochs 5 --out bench/results/time_to_85-fast-5ep.json   # ... for fewer epochs
+    python bench/time_to_85.py --recipe fast --epochs 4 --out bench/results/time_to_85-fast-4ep.json   # ... for fewer epochs
 
 Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in an empty temporary folder:
 1. `cifar-adv data`: a machine's first use of the archive extracts it and decodes the 60,000 PNGs into the cache, once
