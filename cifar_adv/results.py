@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRICK_KEYS', 'fit_defaults', 'arch_changes', 'recipe_value', 'setting', 'recipe_key', 'full_cifar',
-           'is_default_recipe', 'recipe_groups', 'recipe_mean']
+           'is_default_recipe', 'recipe_groups', 'recipe_mean', 'time_records', 'side_by_side', 'quickest']
 
 # %% ../nbs/12_results.ipynb #1d8ad431
 import json
@@ -64,3 +64,21 @@ def recipe_groups(runs, # (name, metrics) pairs, in order
 def recipe_mean(group:list) -> float:
     "The mean test accuracy of a recipe's runs."
     return sum(m['accuracy'] for _, m in group) / len(group)
+
+# %% ../nbs/12_results.ipynb #051c3c47
+def time_records(folder, # where `bench/time_to_85.py` wrote its records (`bench/results`)
+                ) -> dict:
+    "Every `bench/time_to_85.py` record in `folder`, by file name."
+    from pathlib import Path
+    return {f.name: json.loads(f.read_text()) for f in sorted(Path(folder).glob('time_to_85*.json'))}
+
+def side_by_side(records:dict, # `time_records`' output
+                 base:str='time_to_85.json', # the record of today's recipe
+                ) -> dict:
+    "The records timed on the same boot of the same machine as `base`, `base` included: the only ones its clock compares with (records from before `boot` was recorded count as one sitting)."
+    b = records.get(base)
+    return {} if b is None else {n: t for n, t in records.items() if t.get('boot') == b.get('boot')}
+
+def quickest(records:dict) -> str|None:
+    "The name of the quickest of `records` that reached its target accuracy, else of the quickest (None: no records)."
+    return min(records, key=lambda n: (records[n]['accuracy'] < records[n]['target'], records[n]['total_s']), default=None)
