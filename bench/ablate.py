@@ -4,6 +4,8 @@
     python bench/ablate.py --data ../shared/data/cifar10.tgz                                      # all of them
     python bench/ablate.py --epochs 6 --only width0.5 advnet_fast --out bench/results/ablate_fast-6ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 4 --only recipe width0.7 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --epochs 4 --only airnet_lite airnet_lite-relu airnet_patch airnet_patch-relu --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --epochs 60 --only width0.7 width0.7-aug96 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
@@ -38,6 +40,24 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'muon-seed1': ("as muon, with another seed", dict(opt='muon', seed=1)),
     'width0.5': ("airnet at half width (cheaper epochs: for the time to 85%)", dict(width=0.5)),
     'width0.7': ("airnet at 0.7 of its width, under 100k parameters (cheaper epochs: for the time to 85%)", dict(width=0.7)),
+    'airnet_lite': ("airnet_lite, airnet with its first stage downsampling before its dense convolutions (cheaper epochs: for the time to 85%)", dict(arch='airnet_lite')),
+    'airnet_lite-relu': ("as airnet_lite, with ReLU instead of GELU (cheaper still)", dict(arch='airnet_lite', act='relu')),
+    'airnet_lite-bs128': ("as airnet_lite, at batch 128 with the learning rate halved (twice the steps)", dict(arch='airnet_lite', bs=128, lr=lambda r: r.lr / 2)),
+    'airnet_lite-bs128-lr-x1.5': ("as airnet_lite-bs128, with its learning rate 1.5 times as high", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6))),
+    'airnet_lite-bs128-lr-x2': ("as airnet_lite-bs128, with its learning rate twice as high (the recipe's own lr at half the batch)", dict(arch='airnet_lite', bs=128, lr=lambda r: r.lr)),
+    'airnet_lite-bs128-lr-x3': ("as airnet_lite-bs128, with its learning rate three times as high", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 3, 6))),
+    'airnet_lite-bs64': ("as airnet_lite, at batch 64 with the learning rate a quarter (four times the steps)", dict(arch='airnet_lite', bs=64, lr=lambda r: r.lr / 4)),
+    'airnet_lite-lr-x1.5': ("as airnet_lite, with the peak learning rate 1.5 times the recipe's", dict(arch='airnet_lite', lr=lambda r: round(r.lr * 1.5, 6))),
+    'airnet_lite-small1': ("as airnet_lite, its first epoch on batches scaled down to 24x24 (progressive resizing: a cheaper epoch)", dict(arch='airnet_lite', small_epochs=1)),
+    'airnet_lite-small2': ("as airnet_lite, its first two epochs on batches scaled down to 24x24 (progressive resizing)", dict(arch='airnet_lite', small_epochs=2)),
+    'airnet_lite-bs128-lr-x1.5-small2': ("as airnet_lite-bs128-lr-x1.5, its first two epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=2)),
+    'airnet_lite-bs128-lr-x1.5-small3': ("as airnet_lite-bs128-lr-x1.5, its first three epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=3)),
+    'airnet-bs128-lr-x1.5-small3': ("airnet at batch 128 with 1.5 times the learning rate per image, its first three epochs at 24x24 (progressive resizing)", dict(bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=3)),
+    'airnet_lite-bs128-lr-x1.5-small2-ls0.1': ("as airnet_lite-bs128-lr-x1.5-small2, with label smoothing 0.1", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=2, label_smoothing=0.1)),
+    'airnet_patch': ("airnet_patch, airnet whose whitened stem takes non-overlapping 2x2 patches (stride 2): nothing at 31x31 (cheaper epochs: for the time to 85%)", dict(arch='airnet_patch')),
+    'airnet_patch-relu': ("as airnet_patch, with ReLU instead of GELU (cheaper still)", dict(arch='airnet_patch', act='relu')),
+    'width0.7-aug96': ("as width0.7, with airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(width=0.7, batch_aug='translate4-altflip-cutout12')),
+    'aug96': ("airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(batch_aug='translate4-altflip-cutout12')),
     'advnet_fast': ("advnet_fast, today's fastest Net to 85%, in place of airnet (no whitened stem: it has none)", dict(arch='advnet_fast', whiten=False)),
 }
 ap = bench_parser(__doc__, data=None, out=None)

@@ -3,6 +3,7 @@
     python bench/time_to_85.py [--data ../shared/data/cifar10.tgz] [--arch advnet_fast] [--epochs 14] [--lr 0.01] [--ema 0.999] [--save NAME]
     python bench/time_to_85.py --recipe fast --out bench/results/time_to_85-fast.json     # a named recipe, as it stands
     python bench/time_to_85.py --recipe fast --epochs 4 --out bench/results/time_to_85-fast-4ep.json   # ... for fewer epochs
+    python bench/time_to_85.py --recipe quick --seed 1 --out bench/results/time_to_85-quick-seed1.json   # ... another seed
 
 Three commands, each in a fresh process, with the cache (`$CIFAR_ADV_CACHE`) in an empty temporary folder:
 1. `cifar-adv data`: a machine's first use of the archive extracts it and decodes the 60,000 PNGs into the cache, once
@@ -29,6 +30,7 @@ add_common(ap, lr=0.01, bs=256)
 ap.add_argument('--target', type=float, default=0.85, help='test accuracy to reach')
 ap.add_argument('--budget_min', type=float, default=10.0, help='wall-clock budget, minutes (default: 10, the target of issue 21)')
 ap.add_argument('--ema', type=float, default=0.0, help="decay of the weights' moving average (fit --ema; default 0: off)")
+ap.add_argument('--seed', type=int, default=None, help="fit --seed (default: the recipe's, 42): another seed of the same recipe")
 ap.add_argument('--save', default=None, help='also record the run in results/SAVE')
 ap.add_argument('--recipe', default=None, help="time `cifar-adv fit --recipe RECIPE` as it stands (its own arch, lr, batch size, and epochs unless --epochs is given), in place of the flags above")
 a = add_common(ap, out='bench/results/time_to_85.json').parse_args()
@@ -51,6 +53,7 @@ with tempfile.TemporaryDirectory() as tmp:
     if a.recipe: fit_args = ['fit', '--recipe', a.recipe, *(['--epochs', str(a.epochs)] if a.epochs else []), '--data', a.data, '--no_report']
     else: fit_args = ['fit', '--arch', a.arch, '--epochs', str(a.epochs or 14), '--lr', f'{a.lr:g}', '--bs', str(a.bs),
                       '--data', a.data, '--no_report'] + (['--ema', f'{a.ema:g}'] if a.ema else [])   # recorded as the command; --out names the temporary run
+    fit_args += ['--seed', str(a.seed)] if a.seed is not None else []
     fit_s, _ = timed([CLI, *fit_args, '--out', str(run)], env)
     eval_s, out = timed([CLI, 'evaluate', str(run), '--data', a.data, '--json'], env)
     ev = json.loads(out)
@@ -65,7 +68,7 @@ cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text(
       if Path('/proc/cpuinfo').exists() else platform.processor()
 boot = Path('/proc/sys/kernel/random/boot_id')       # one machine, one boot: the records that compare
 boot = boot.read_text().strip() if boot.exists() else None
-res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], lr=m['lr'], bs=m['bs'], aug=m['aug'], ema=m['ema'], recipe=a.recipe,
+res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], lr=m['lr'], bs=m['bs'], aug=m['aug'], ema=m['ema'], recipe=a.recipe, seed=m['seed'],
            epochs_to_90=to90, s_to_90=round(sum(secs[:to90]), 1) if to90 else None,
            label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(), cpu=cpu, boot=boot, date=time.strftime('%Y-%m-%d'),
            fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',

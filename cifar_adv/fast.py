@@ -18,8 +18,8 @@ from .distrib import unwrap
 # %% auto #0
 __all__ = ['NESTEROV_MOM', 'MUON_MOM', 'nesterov', 'opt_func', 'orthogonalise', 'FilterMuon', 'muon', 'norm_filters',
            'bn_bias_splitter', 'group_hypers', 'triangle', 'SlowWeights', 'whiten_stem', 'whiten_from_dls', 'StemBias',
-           'BatchTranslate', 'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch', 'batch_tfms', 'recipe_cbs',
-           'fit_recipe']
+           'BatchTranslate', 'BatchFlip', 'image_coin', 'AltFlip', 'AltFlipEpoch', 'BatchCutout', 'batch_tfms',
+           'ProgressiveResize', 'recipe_cbs', 'fit_recipe']
 
 # %% ../nbs/05e_fast.ipynb #e19d1472
 NESTEROV_MOM = 0.85     # the momentum of `opt='nesterov'` (airbench's)
@@ -215,16 +215,40 @@ class AltFlipEpoch(Callback):
         for t in self.dls.train.after_batch.fs:
             if isinstance(t, AltFlip): t.epoch = self.epoch
 
+# %% ../nbs/05e_fast.ipynb #cc9277aa
+class BatchCutout(Transform):
+    "Zero a `size` x `size` square at a random place inside each training image of a normalised batch (its mean colour: cutout, as airbench96's)."
+    split_idx, order = 0, 100              # training batches only; after `Normalize` (order 99), so zero is the mean
+    def __init__(self, size:int=12): super().__init__(); self.size = size
+    def encodes(self, x:TensorImage):
+        s, (h, w) = self.size, x.shape[-2:]
+        inside = lambda n: (lambda d: (d >= 0) & (d < s))(torch.arange(n, device=x.device) - torch.randint(0, n - s + 1, (len(x), 1), device=x.device))
+        rows, cols = inside(h), inside(w)                                     # [images, h] and [images, w]: in the square
+        return x.masked_fill(rows[:, None, :, None] & cols[:, None, None, :], 0.)
+
+
 # %% ../nbs/05e_fast.ipynb #4957ba36
-def batch_tfms(name:str,      # `Recipe.batch_aug`: none, translate-flip or translate-altflip
+def batch_tfms(name:str,      # `Recipe.batch_aug`: none, translate-flip, translate-altflip or translate4-altflip-cutout12
                seed:int=0):   # the seed of `AltFlip`'s coins
     "The `after_batch` transforms of `Recipe.batch_aug`."
-    return {'none': [], 'translate-flip': [BatchTranslate(2), BatchFlip()], 'translate-altflip': [AltFlip(seed), BatchTranslate(2)]}[name]
+    return {'none': [], 'translate-flip': [BatchTranslate(2), BatchFlip()], 'translate-altflip': [AltFlip(seed), BatchTranslate(2)],
+            'translate4-altflip-cutout12': [AltFlip(seed), BatchTranslate(4), BatchCutout(12)]}[name]
+
+# %% ../nbs/05e_fast.ipynb #c72bea0d
+class ProgressiveResize(Callback):
+    "Train the first `epochs` epochs on batches scaled down to `size` x `size` (bilinear, antialiased), the rest at full size: progressive resizing (`Recipe.small_epochs`)."
+    order = 60                             # after the batch transforms, before the model
+    def __init__(self, epochs:int, size:int=24): self.epochs, self.size = epochs, size
+    def before_batch(self):
+        if self.training and self.epoch < self.epochs:
+            self.learn.xb = (F.interpolate(self.xb[0], size=self.size, mode='bilinear', antialias=True, align_corners=False),)
+
 
 # %% ../nbs/05e_fast.ipynb #1089d1a1
 def recipe_cbs(cfg:Recipe) -> list:
-    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with `batch_aug='translate-altflip'`."
-    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if cfg.batch_aug == 'translate-altflip' else [])
+    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with a `batch_aug` that alternates flips, `ProgressiveResize` with `small_epochs`."
+    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if 'altflip' in cfg.batch_aug else []) \
+         + ([ProgressiveResize(cfg.small_epochs)] if cfg.small_epochs else [])
 
 # %% ../nbs/05e_fast.ipynb #f9c42747
 def fit_recipe(learn,                 # the recipe's Learner (`learner.get_learner`)

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRICK_KEYS', 'fit_defaults', 'arch_changes', 'recipe_value', 'setting', 'recipe_key', 'full_cifar',
-           'is_default_recipe', 'recipe_groups', 'recipe_mean', 'time_records', 'side_by_side', 'quickest']
+           'is_default_recipe', 'recipe_groups', 'recipe_mean', 'time_records', 'side_by_side', 'by_seed', 'quickest']
 
 # %% ../nbs/12_results.ipynb #1d8ad431
 import json
@@ -12,7 +12,7 @@ from dataclasses import asdict
 from .core import RECIPE
 
 TRICK_KEYS = ('lr', 'bs', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'ema', 'mixup', 'cutmix', 'arch_kwargs',
-              'opt', 'sched', 'bias_lr', 'muon_lr', 'lookahead', 'whiten', 'batch_aug')   # training settings a run may change
+              'opt', 'sched', 'bias_lr', 'muon_lr', 'lookahead', 'whiten', 'batch_aug', 'small_epochs')   # training settings a run may change
 
 def fit_defaults() -> dict:
     "The training recipe's defaults (`RECIPE`), under fit_run's argument names."
@@ -78,6 +78,15 @@ def side_by_side(records:dict, # `time_records`' output
     "The records timed on the same boot of the same machine as `base`, `base` included: the only ones its clock compares with (records from before `boot` was recorded count as one sitting)."
     b = records.get(base)
     return {} if b is None else {n: t for n, t in records.items() if t.get('boot') == b.get('boot')}
+
+def by_seed(records:dict, # `time_records`' output, or a part of it
+           ) -> dict:
+    "`records` pooled over seeds: one entry per command (`fit_command` without its `--seed`), under its first record's name, with the mean `accuracy` and `total_s` of its records and their `names`."
+    import re
+    groups = {}
+    for n, t in records.items(): groups.setdefault(re.sub(r' --seed \d+', '', t.get('fit_command', n)), []).append(n)
+    mean = lambda ns, k: sum(records[n][k] for n in ns) / len(ns)
+    return {ns[0]: {**records[ns[0]], 'accuracy': mean(ns, 'accuracy'), 'total_s': mean(ns, 'total_s'), 'names': ns} for ns in groups.values()}
 
 def quickest(records:dict) -> str|None:
     "The name of the quickest of `records` that reached its target accuracy, else of the quickest (None: no records)."

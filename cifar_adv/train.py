@@ -174,7 +174,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
                    lr=float(lr), lr_find=run['lr_find'], bs=cfg.bs, wd=cfg.wd,
                    label_smoothing=cfg.label_smoothing, aug=cfg.aug, aug_probs=cfg.aug_probs, seed=cfg.seed,
                    ema=cfg.ema, mixup=cfg.mixup, cutmix=cfg.cutmix, opt=cfg.opt, sched=cfg.sched, bias_lr=cfg.bias_lr, muon_lr=cfg.muon_lr,
-                   lookahead=cfg.lookahead, whiten=cfg.whiten, batch_aug=cfg.batch_aug,
+                   lookahead=cfg.lookahead, whiten=cfg.whiten, batch_aug=cfg.batch_aug, small_epochs=cfg.small_epochs,
                    valid=cfg.valid, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
                    device=str(dls.device),

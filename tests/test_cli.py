@@ -26,7 +26,7 @@ def test_the_recipe_is_declared_once():
     declared = {f.__name__: sorted(names & set(inspect.signature(f).parameters)) for f in (fit, lr_find, tune, fit_run, tune_run)}
     assert declared == dict(fit=[], lr_find=[], tune=[], fit_run=[], tune_run=[])
     docs = docments(Recipe)
-    assert len(fields) == 28 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
+    assert len(fields) == 29 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
     p = verb_parser(fit, 'cifar-adv fit')
     flags = {}
     for a in p._actions: flags.setdefault(a.dest, a)         # a switch's first flag (`--lookahead`, not `--no-lookahead`)
@@ -97,7 +97,7 @@ def test_help_does_not_import_torch():
     (['--batch_aug', 'mixup'], 'batch_aug must be one of none, translate-flip, translate-altflip'),
     (['--opt', 'Adamm'], "unknown optimiser 'Adamm'"),
     (['--arch', 'advnet_s', '--whiten'], '--whiten needs an arch with a 2x2 stem'),
-    (['--recipe', 'fastest'], "unknown recipe 'fastest'; choose from default, fast"),
+    (['--recipe', 'fastest'], "unknown recipe 'fastest'; choose from default, fast, quick"),
 ])
 def test_bad_values_one_line_exit_2_nothing_written(tmp_path, sample, args, msg, capsys):
     out = tmp_path/'run'
