@@ -144,7 +144,7 @@ class Recipe:
     muon_lr:float=0.25          # with opt='muon': the learning rate of the convolution filters' orthogonalised steps, a multiple of lr
     lookahead:bool=False        # airbench's lookahead: from epoch 3, every 5 steps the weights pulled toward, and set to, a slow average of themselves
     whiten:bool=False           # set the arch's 2x2 stem to the PCA whitening of training patches, frozen (its bias trains 3 epochs): an arch with such a stem (airnet)
-    batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, translate-flip (2-pixel shifts with reflected borders, and random mirroring) translate-altflip (each image mirrored on alternate epochs, as airbench's), or translate4-altflip-cutout12 (4-pixel shifts, alternating flips and a 12x12 cutout: airbench96's, for long runs)
+    batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, translate-flip (2-pixel shifts with reflected borders, and random mirroring), translate-altflip (each image mirrored on alternate epochs, as airbench's), or translate4-altflip-cutout12 (4-pixel shifts, alternating flips and a 12x12 cutout: airbench96's, for long runs)
     small_epochs:int=0          # progressive resizing: the first N epochs train on batches scaled down to 24x24 (cheaper epochs), the rest at 32x32 (0: off)
     valid:str='test'            # the validation split: test (the official test set, for final figures) or holdout (a tenth of the training images, kept out of training: for choosing settings)
 

@@ -222,8 +222,9 @@ class BatchCutout(Transform):
     def __init__(self, size:int=12): super().__init__(); self.size = size
     def encodes(self, x:TensorImage):
         s, (h, w) = self.size, x.shape[-2:]
-        inside = lambda n: (lambda d: (d >= 0) & (d < s))(torch.arange(n, device=x.device) - torch.randint(0, n - s + 1, (len(x), 1), device=x.device))
-        rows, cols = inside(h), inside(w)                                     # [images, h] and [images, w]: in the square
+        y0, x0 = (torch.randint(0, n - s + 1, (len(x), 1), device=x.device) for n in (h, w))      # each square's corner
+        ys, xs = torch.arange(h, device=x.device), torch.arange(w, device=x.device)
+        rows, cols = (ys >= y0) & (ys < y0 + s), (xs >= x0) & (xs < x0 + s)      # [images, h] and [images, w]: in the square
         return x.masked_fill(rows[:, None, :, None] & cols[:, None, None, :], 0.)
 
 
