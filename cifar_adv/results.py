@@ -81,12 +81,13 @@ def side_by_side(records:dict, # `time_records`' output
 
 def by_seed(records:dict, # `time_records`' output, or a part of it
            ) -> dict:
-    "`records` pooled over seeds: one entry per command (`fit_command` without its `--seed`), under its first record's name, with the mean `accuracy` and `total_s` of its records and their `names`."
+    "`records` pooled over seeds: one entry per command (`fit_command` without its `--seed`, which it becomes), under its first record's name, with the mean `accuracy` and `total_s` of its records and their `names`."
     import re
     groups = {}
     for n, t in records.items(): groups.setdefault(re.sub(r' --seed \d+', '', t.get('fit_command', n)), []).append(n)
     mean = lambda ns, k: sum(records[n][k] for n in ns) / len(ns)
-    return {ns[0]: {**records[ns[0]], 'accuracy': mean(ns, 'accuracy'), 'total_s': mean(ns, 'total_s'), 'names': ns} for ns in groups.values()}
+    return {ns[0]: {**records[ns[0]], 'fit_command': cmd, 'accuracy': mean(ns, 'accuracy'), 'total_s': mean(ns, 'total_s'), 'names': ns}
+            for cmd, ns in groups.items()}
 
 def quickest(records:dict) -> str|None:
     "The name of the quickest of `records` that reached its target accuracy, else of the quickest (None: no records)."
