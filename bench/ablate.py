@@ -9,7 +9,7 @@
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
-Each variant's row (its accuracy, its training seconds per epoch, the threads it had, the commit and the command) is
+Each variant's row (its accuracy, its training seconds per epoch, the threads it had, the commit, marked +changes when the package or the benchmarks had uncommitted changes, and the command) is
 merged into `--out` with the rows already there, so the variants can be run a few at a time. Accuracy does not depend
 on the machine; seconds per epoch compare only between rows measured side by side (the same machine, load and threads).
 The results docs' table of what each method buys is generated from `--out`.
@@ -81,7 +81,9 @@ base = RECIPES[a.recipe].recipe
 base = replace(base, valid='holdout', epochs=a.epochs or base.epochs)
 out = Path(a.out or f'bench/results/ablate_{a.recipe}.json')
 held = valid_split(load_arrays(a.data), 'holdout')           # the held-out images, as the runs validate on them
-commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
+git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
+commit = git('rev-parse', '--short', 'HEAD') or None
+if commit and git('status', '--porcelain', '--', 'cifar_adv', 'bench/*.py'): commit += '+changes'   # the code that ran is not that commit's
 for name in a.only or VARIANTS:
     about, changes = VARIANTS[name]
     changes = {k: v(base) if callable(v) else v for k, v in changes.items()}
