@@ -20,6 +20,7 @@ from pathlib import Path
 from _args import bench_parser
 from cifar_adv.core import RECIPES
 
+bs128 = lambda x: dict(bs=128, lr=lambda r: round(r.lr / 2 * x, 6))   # batch 128 at x times the recipe's learning rate per image
 VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or a function of the recipe)
     'recipe': ('the recipe as named', {}),
     'seed1': ('the recipe as named with another seed (weights, shuffling and augmentation): the noise floor of this table', dict(seed=1)),
@@ -42,18 +43,18 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'width0.7': ("airnet at 0.7 of its width, under 100k parameters (cheaper epochs: for the time to 85%)", dict(width=0.7)),
     'airnet_lite': ("airnet_lite, airnet with its first stage downsampling before its dense convolutions (cheaper epochs: for the time to 85%)", dict(arch='airnet_lite')),
     'airnet_lite-relu': ("as airnet_lite, with ReLU instead of GELU (cheaper still)", dict(arch='airnet_lite', act='relu')),
-    'airnet_lite-bs128': ("as airnet_lite, at batch 128 with the learning rate halved (twice the steps)", dict(arch='airnet_lite', bs=128, lr=lambda r: r.lr / 2)),
-    'airnet_lite-bs128-lr-x1.5': ("as airnet_lite-bs128, with its learning rate 1.5 times as high", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6))),
-    'airnet_lite-bs128-lr-x2': ("as airnet_lite-bs128, with its learning rate twice as high (the recipe's own lr at half the batch)", dict(arch='airnet_lite', bs=128, lr=lambda r: r.lr)),
-    'airnet_lite-bs128-lr-x3': ("as airnet_lite-bs128, with its learning rate three times as high", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 3, 6))),
+    'airnet_lite-bs128': ("as airnet_lite, at batch 128 with the learning rate halved (twice the steps)", dict(arch='airnet_lite', **bs128(1))),
+    'airnet_lite-bs128-lr-x1.5': ("as airnet_lite-bs128, with its learning rate 1.5 times as high", dict(arch='airnet_lite', **bs128(1.5))),
+    'airnet_lite-bs128-lr-x2': ("as airnet_lite-bs128, with its learning rate twice as high (the recipe's own lr at half the batch)", dict(arch='airnet_lite', **bs128(2))),
+    'airnet_lite-bs128-lr-x3': ("as airnet_lite-bs128, with its learning rate three times as high", dict(arch='airnet_lite', **bs128(3))),
     'airnet_lite-bs64': ("as airnet_lite, at batch 64 with the learning rate a quarter (four times the steps)", dict(arch='airnet_lite', bs=64, lr=lambda r: r.lr / 4)),
     'airnet_lite-lr-x1.5': ("as airnet_lite, with the peak learning rate 1.5 times the recipe's", dict(arch='airnet_lite', lr=lambda r: round(r.lr * 1.5, 6))),
     'airnet_lite-small1': ("as airnet_lite, its first epoch on batches scaled down to 24x24 (progressive resizing: a cheaper epoch)", dict(arch='airnet_lite', small_epochs=1)),
     'airnet_lite-small2': ("as airnet_lite, its first two epochs on batches scaled down to 24x24 (progressive resizing)", dict(arch='airnet_lite', small_epochs=2)),
-    'airnet_lite-bs128-lr-x1.5-small2': ("as airnet_lite-bs128-lr-x1.5, its first two epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=2)),
-    'airnet_lite-bs128-lr-x1.5-small3': ("as airnet_lite-bs128-lr-x1.5, its first three epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=3)),
-    'airnet-bs128-lr-x1.5-small3': ("airnet at batch 128 with 1.5 times the learning rate per image, its first three epochs at 24x24 (progressive resizing)", dict(bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=3)),
-    'airnet_lite-bs128-lr-x1.5-small2-ls0.1': ("as airnet_lite-bs128-lr-x1.5-small2, with label smoothing 0.1", dict(arch='airnet_lite', bs=128, lr=lambda r: round(r.lr / 2 * 1.5, 6), small_epochs=2, label_smoothing=0.1)),
+    'airnet_lite-bs128-lr-x1.5-small2': ("as airnet_lite-bs128-lr-x1.5, its first two epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', **bs128(1.5), small_epochs=2)),
+    'airnet_lite-bs128-lr-x1.5-small3': ("as airnet_lite-bs128-lr-x1.5, its first three epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', **bs128(1.5), small_epochs=3)),
+    'airnet-bs128-lr-x1.5-small3': ("airnet at batch 128 with 1.5 times the learning rate per image, its first three epochs at 24x24 (progressive resizing)", dict(**bs128(1.5), small_epochs=3)),
+    'airnet_lite-bs128-lr-x1.5-small2-ls0.1': ("as airnet_lite-bs128-lr-x1.5-small2, with label smoothing 0.1", dict(arch='airnet_lite', **bs128(1.5), small_epochs=2, label_smoothing=0.1)),
     'airnet_patch': ("airnet_patch, airnet whose whitened stem takes non-overlapping 2x2 patches (stride 2): nothing at 31x31 (cheaper epochs: for the time to 85%)", dict(arch='airnet_patch')),
     'airnet_patch-relu': ("as airnet_patch, with ReLU instead of GELU (cheaper still)", dict(arch='airnet_patch', act='relu')),
     'width0.7-aug96': ("as width0.7, with airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(width=0.7, batch_aug='translate4-altflip-cutout12')),
