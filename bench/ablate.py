@@ -6,6 +6,7 @@
     python bench/ablate.py --epochs 4 --only recipe width0.7 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 4 --only airnet_lite airnet_lite-relu airnet_patch airnet_patch-relu --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 60 --only width0.7 width0.7-aug96 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --recipe quick --only seed1 small-size20 --threads 1 --data ../shared/data/cifar10.tgz     # variants of the quick recipe
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
@@ -55,6 +56,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'airnet_lite-bs128-lr-x1.5-small3': ("as airnet_lite-bs128-lr-x1.5, its first three epochs at 24x24 (progressive resizing)", dict(arch='airnet_lite', **bs128(1.5), small_epochs=3)),
     'airnet-bs128-lr-x1.5-small3': ("airnet at batch 128 with 1.5 times the learning rate per image, its first three epochs at 24x24 (progressive resizing)", dict(**bs128(1.5), small_epochs=3)),
     'airnet_lite-bs128-lr-x1.5-small2-ls0.1': ("as airnet_lite-bs128-lr-x1.5-small2, with label smoothing 0.1", dict(arch='airnet_lite', **bs128(1.5), small_epochs=2, label_smoothing=0.1)),
+    'small-size20': ("the small epochs' images at 20x20 instead of 24x24 (cheaper still)", dict(small_size=20)),
     'airnet_patch': ("airnet_patch, airnet whose whitened stem takes non-overlapping 2x2 patches (stride 2): nothing at 31x31 (cheaper epochs: for the time to 85%)", dict(arch='airnet_patch')),
     'airnet_patch-relu': ("as airnet_patch, with ReLU instead of GELU (cheaper still)", dict(arch='airnet_patch', act='relu')),
     'width0.7-aug96': ("as width0.7, with airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(width=0.7, batch_aug='translate4-altflip-cutout12')),

@@ -145,7 +145,8 @@ class Recipe:
     lookahead:bool=False        # airbench's lookahead: from epoch 3, every 5 steps the weights pulled toward, and set to, a slow average of themselves
     whiten:bool=False           # set the arch's 2x2 stem to the PCA whitening of training patches, frozen (its bias trains 3 epochs): an arch with such a stem (airnet)
     batch_aug:str='none'        # augmentation of whole training batches as tensors, after the preset: none, translate-flip (2-pixel shifts with reflected borders, and random mirroring), translate-altflip (each image mirrored on alternate epochs, as airbench's), or translate4-altflip-cutout12 (4-pixel shifts, alternating flips and a 12x12 cutout: airbench96's, for long runs)
-    small_epochs:int=0          # progressive resizing: the first N epochs train on batches scaled down to 24x24 (cheaper epochs), the rest at 32x32 (0: off)
+    small_epochs:int=0          # progressive resizing: the first N epochs train on batches scaled down to `small_size` (cheaper epochs), the rest at full size (0: off)
+    small_size:int=24           # progressive resizing: the side, in pixels, of the small epochs' images (at least 8)
     valid:str='test'            # the validation split: test (the official test set, for final figures) or holdout (a tenth of the training images, kept out of training: for choosing settings)
 
     def __post_init__(self):
@@ -173,6 +174,7 @@ class Recipe:
         check(self.bias_lr > 0, f"bias_lr must be > 0, got {self.bias_lr}")
         check(self.muon_lr > 0, f"muon_lr must be > 0, got {self.muon_lr}")
         check(0 <= self.small_epochs < self.epochs or self.small_epochs == 0, f"small_epochs must be at least 0 and fewer than the epochs ({self.epochs}), got {self.small_epochs}")
+        check(self.small_size >= 8, f"small_size (the side of the small epochs' images) must be at least 8 pixels, got {self.small_size}")
         check(self.batch_aug in BATCH_AUGS, f"batch_aug must be one of {', '.join(BATCH_AUGS)}, got {self.batch_aug!r}")
 
     @property

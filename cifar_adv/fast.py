@@ -249,7 +249,7 @@ class ProgressiveResize(Callback):
 def recipe_cbs(cfg:Recipe) -> list:
     "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with a `batch_aug` that alternates flips, `ProgressiveResize` with `small_epochs`."
     return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if 'altflip' in cfg.batch_aug else []) \
-         + ([ProgressiveResize(cfg.small_epochs)] if cfg.small_epochs else [])
+         + ([ProgressiveResize(cfg.small_epochs, cfg.small_size)] if cfg.small_epochs else [])
 
 # %% ../nbs/05e_fast.ipynb #f9c42747
 def fit_recipe(learn,                 # the recipe's Learner (`learner.get_learner`)

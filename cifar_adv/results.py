@@ -8,11 +8,11 @@ __all__ = ['TRICK_KEYS', 'fit_defaults', 'arch_changes', 'recipe_value', 'settin
 
 # %% ../nbs/12_results.ipynb #1d8ad431
 import json
-from dataclasses import asdict
-from .core import RECIPE
+from dataclasses import asdict, fields
+from .core import RECIPE, Recipe, ARCH_OPTIONS, AUG_PROBS
 
-TRICK_KEYS = ('lr', 'bs', 'wd', 'label_smoothing', 'aug', 'aug_probs', 'ema', 'mixup', 'cutmix', 'arch_kwargs',
-              'opt', 'sched', 'bias_lr', 'muon_lr', 'lookahead', 'whiten', 'batch_aug', 'small_epochs')   # training settings a run may change
+TRICK_KEYS = (*(f.name for f in fields(Recipe) if f.name not in ('arch', 'epochs', 'seed', 'n_train', 'n_valid', 'valid', *ARCH_OPTIONS, *AUG_PROBS)),
+              'aug_probs', 'arch_kwargs')   # the training settings a run may change: the recipe's own, its arch options and augmentation probabilities as metrics.json groups them
 
 def fit_defaults() -> dict:
     "The training recipe's defaults (`RECIPE`), under fit_run's argument names."

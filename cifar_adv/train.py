@@ -7,7 +7,8 @@ from __future__ import annotations
 import json, time, platform
 from pathlib import Path
 import torch
-from .core import (CifarAdvError, writable, check, one_line, plural, atomic_write_text, RECIPE, Recipe, Machine, replace,
+from dataclasses import asdict
+from .core import (CifarAdvError, writable, check, one_line, plural, atomic_write_text, RECIPE, Recipe, Machine, replace, ARCH_OPTIONS, AUG_PROBS,
                             run_record, upgrade_run)
 from fastai.vision.all import Learner
 from fastai.torch_core import rank_distrib, num_distrib
@@ -171,11 +172,9 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
     resumed = st is not None
     metrics = dict(arch=cfg.arch, arch_kwargs=cfg.arch_kwargs, params=n_params(learn.model),
                    rf=receptive_field(learn.model), epochs=epochs, **_final_scores(learn, log),
-                   lr=float(lr), lr_find=run['lr_find'], bs=cfg.bs, wd=cfg.wd,
-                   label_smoothing=cfg.label_smoothing, aug=cfg.aug, aug_probs=cfg.aug_probs, seed=cfg.seed,
-                   ema=cfg.ema, mixup=cfg.mixup, cutmix=cfg.cutmix, opt=cfg.opt, sched=cfg.sched, bias_lr=cfg.bias_lr, muon_lr=cfg.muon_lr,
-                   lookahead=cfg.lookahead, whiten=cfg.whiten, batch_aug=cfg.batch_aug, small_epochs=cfg.small_epochs,
-                   valid=cfg.valid, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                   lr=float(lr), lr_find=run['lr_find'], aug_probs=cfg.aug_probs,
+                   **{k: v for k, v in asdict(cfg).items() if k not in ('arch', 'epochs', 'lr', 'n_train', 'n_valid', *ARCH_OPTIONS, *AUG_PROBS)},  # the recipe's other settings, each under its own name
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
                    device=str(dls.device),
                    precision=learn.precision, deterministic=run['machine'].deterministic, world_size=world,

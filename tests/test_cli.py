@@ -26,7 +26,7 @@ def test_the_recipe_is_declared_once():
     declared = {f.__name__: sorted(names & set(inspect.signature(f).parameters)) for f in (fit, lr_find, tune, fit_run, tune_run)}
     assert declared == dict(fit=[], lr_find=[], tune=[], fit_run=[], tune_run=[])
     docs = docments(Recipe)
-    assert len(fields) == 29 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
+    assert len(fields) == 30 and all(docs[f.name] for f in fields)       # one comment (the help text) per field
     p = verb_parser(fit, 'cifar-adv fit')
     flags = {}
     for a in p._actions: flags.setdefault(a.dest, a)         # a switch's first flag (`--lookahead`, not `--no-lookahead`)
