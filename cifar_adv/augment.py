@@ -9,7 +9,7 @@ import numpy as np
 from .core import check, RECIPE, no_update_check
 with no_update_check(): import albumentations as albu     # no network check, the environment left as it was
 import torch
-from fastai.vision.all import ItemTransform
+from fastai.basics import ItemTransform
 
 # %% auto #0
 __all__ = ['AUG_PRESETS', 'DEFAULT_AUG', 'mean_fill', 'seed_aug', 'make_aug', 'seed_rngs', 'rng_states', 'set_rng_states',

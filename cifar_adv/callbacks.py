@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 from .core import RunFailed
-from fastai.vision.all import Learner, Callback
+from fastai.basics import Learner, Callback
 from .models import load_weights
 from .distrib import all_gather_tensor, unwrap
 

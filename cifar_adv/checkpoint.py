@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from fastai.imports import noop        # the no-op fastai's `no_logging` installs (fastcore's is another function)
 from .core import CifarAdvError, check, one_line, atomic_path, atomic_write_text
-from fastai.vision.all import Learner, Callback, SaveModelCallback
+from fastai.basics import Learner, Callback
+from fastai.callback.tracker import SaveModelCallback
 from fastai.torch_core import rank_distrib
 from .data import ImageArrays
 from .models import load_weights

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, contextlib
 import torch
-from fastai.vision.all import Learner
+from fastai.basics import Learner
 from fastai.callback.progress import ProgressCallback
 
 # %% auto #0

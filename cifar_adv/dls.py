@@ -18,7 +18,7 @@ __all__ = ['HOLDOUT_FRAC', 'LoadImage', 'ToTensorImage', 'subset_idxs', 'fit_bs'
            'default_workers', 'ArrayDL', 'resolve_device', 'get_dls']
 
 # %% ../nbs/02a_dls.ipynb #0208b7c3
-from fastai.vision.all import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
+from fastai.basics import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
                                Normalize, default_device, DataLoaders, TfmdDL)
 import torch
 

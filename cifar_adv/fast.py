@@ -11,7 +11,8 @@ from torch import nn
 import torch.nn.functional as F
 import fastai.optimizer
 from fastai.optimizer import OptimWrapper
-from fastai.vision.all import Callback, Transform, TensorImage, ParamScheduler, SchedLin, combine_scheds, Normalize
+from fastai.basics import Callback, Transform, TensorImage, Normalize
+from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
 from .core import check, Recipe
 from .distrib import unwrap
 

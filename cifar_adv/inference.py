@@ -127,7 +127,7 @@ class Predictor:
         "Load fastai's `export.pkl` (a pickle: see `PICKLE_WARNING`)."
         import warnings
         from fastai.learner import load_learner
-        from fastai.vision.all import Normalize
+        from fastai.basics import Normalize
         import cifar_adv
         path = Path(path)
         check(path.is_file(), f"model not found: {path}")

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from fastai.imports import noop        # the no-op fastai's `no_logging` installs (fastcore's is another function)
 from .core import check, atomic_path, RECIPE, Recipe, Machine, replace
-from fastai.vision.all import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback, set_seed, valley
+from fastai.basics import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, Callback, set_seed
+from fastai.callback.schedule import valley      # with fastai's schedules and lr_find on the Learner
 from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import rank_distrib
 from .models import create_model

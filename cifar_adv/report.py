@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 from matplotlib.figure import Figure      # figures of their own, not pyplot's: the user's backend and figures are left alone
-from fastai.vision.all import ClassificationInterpretation, load_learner, flatten_check
+from fastai.basics import ClassificationInterpretation, load_learner, flatten_check
 from .core import CifarAdvError, check, atomic_path, atomic_write_text, writable, note, VALID_SPLITS
 from .data import load_arrays, run_data
 from .dls import get_dls, valid_split
@@ -43,7 +43,7 @@ def _report_dls(arrs, classes:list, stats:dict, meta:dict, device):
 def _safe_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` around `rundir`'s safe format (`model.safetensors` + `model.json`)."
     from cifar_adv.inference import Predictor
-    from fastai.vision.all import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
+    from fastai.basics import Learner, accuracy, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
     pred = Predictor.from_safetensors(rundir/'model.safetensors')
     dls = _report_dls(arrs, pred.classes, dict(mean=tuple(pred.meta['mean']), std=tuple(pred.meta['std'])), meta, dev)
     ls = meta.get('label_smoothing', 0.0)        # the run's loss, so the report's losses are the ones it trained on
@@ -53,7 +53,7 @@ def _safe_learner(rundir:Path, meta:dict, arrs, dev):
 # %% ../nbs/05a_report.ipynb #0887a44a
 def _pickle_learner(rundir:Path, meta:dict, arrs, dev):
     "A `Learner` from `rundir/export.pkl` (a pickle: announced on stderr), its DataLoaders replaced by the run's validation images."
-    from fastai.vision.all import Normalize
+    from fastai.basics import Normalize
     note("loading export.pkl (a pickle: only load runs you trust)")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python')   # said above, once
@@ -304,7 +304,7 @@ def make_report(rundir, # a finished run directory (`fit`'s, or a committed one 
     titles = [f"{classes[dec[i]]} / {classes[targs[i]]}\nloss {losses[i]:.2f}, p {probs[i, dec[i]]:.2f}" for i in top]
     if top:
         save_fig(plot_gallery(imgs, titles), out/'top_losses.png'); figs.append(('Top losses (predicted / actual)', out/'top_losses.png'))
-        from fastai.vision.all import TensorImage
+        from fastai.basics import TensorImage
         x = dl.after_batch((TensorImage(torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)).to(dl.device),))[0]
         model = learn.model
         layer = cam_layer(model)

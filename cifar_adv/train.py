@@ -10,7 +10,7 @@ import torch
 from dataclasses import asdict
 from .core import (CifarAdvError, writable, check, one_line, plural, atomic_write_text, RECIPE, Recipe, Machine, replace, ARCH_OPTIONS, AUG_PROBS,
                             run_record, upgrade_run)
-from fastai.vision.all import Learner
+from fastai.basics import Learner
 from fastai.torch_core import rank_distrib, num_distrib
 from .data import load_arrays, ImageArrays
 from .dls import get_dls, subset_idxs, fit_bs, fit_n, resolve_device, valid_split

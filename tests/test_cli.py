@@ -241,3 +241,9 @@ def test_long_decode_shows_a_bar_on_stderr_only(sample, capfd):
     decode_images(root, files, progress=True)
     o, e = capfd.readouterr()
     assert o == '' and e.startswith('decoding 200 images of ') and '100.00% [200/200' in e
+
+def test_training_and_inference_start_without_torchvision():
+    # every command starts a process: fastai.vision.all would import torchvision's model zoo (about 1.6 s here) that cifar-adv never uses
+    import subprocess, sys
+    code = "import sys, cifar_adv.verbs, cifar_adv.train, cifar_adv.inference, cifar_adv.report; print('torchvision' in sys.modules)"
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip() == 'False'
