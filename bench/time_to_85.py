@@ -68,9 +68,11 @@ cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text(
       if Path('/proc/cpuinfo').exists() else platform.processor()
 boot = Path('/proc/sys/kernel/random/boot_id')       # one machine, one boot: the records that compare
 boot = boot.read_text().strip() if boot.exists() else None
-res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], lr=m['lr'], bs=m['bs'], aug=m['aug'], ema=m['ema'], recipe=a.recipe, seed=m['seed'],
+from cifar_adv.results import TRICK_KEYS, setting
+res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], recipe=a.recipe, seed=m['seed'],
+           **{k: setting(m, k) for k in TRICK_KEYS},      # every training setting of the run, as the results docs group runs by them
            epochs_to_90=to90, s_to_90=round(sum(secs[:to90]), 1) if to90 else None,
-           label_smoothing=m['label_smoothing'], threads=m['threads'], cpu_count=os.cpu_count(), cpu=cpu, boot=boot, date=time.strftime('%Y-%m-%d'),
+           threads=m['threads'], cpu_count=os.cpu_count(), cpu=cpu, boot=boot, date=time.strftime('%Y-%m-%d'),
            fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',
            first_use_s=round(first_s, 1), fit_wall_s=round(fit_s, 1), fit_time_s=m['fit_time_s'], eval_wall_s=round(eval_s, 1),
            total_s=round(total, 1), total_first_use_s=round(first_s + total, 1),
