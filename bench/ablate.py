@@ -7,6 +7,7 @@
     python bench/ablate.py --epochs 4 --only airnet_lite airnet_lite-relu airnet_patch airnet_patch-relu --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 60 --only width0.7 width0.7-aug96 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --recipe quick --only seed1 small-size20 --threads 1 --data ../shared/data/cifar10.tgz     # variants of the quick recipe
+    python bench/ablate.py --epochs 4 --only airnet_lite+small-size20 --threads 1 --data ../shared/data/cifar10.tgz   # two variants' changes together
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
@@ -65,12 +66,20 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
 }
 ap = bench_parser(__doc__, data=None, out=None)
 ap.add_argument('--recipe', default='fast', choices=list(RECIPES), help=f"the named recipe: {', '.join(RECIPES)} (default: fast)")
-ap.add_argument('--only', nargs='+', default=None, choices=list(VARIANTS), metavar='VARIANT',
-                help=f"the variants to run (default: all): {', '.join(VARIANTS)}")
+ap.add_argument('--only', nargs='+', default=None, metavar='VARIANT',
+                help=f"the variants to run (default: all), each one of these or several joined by '+' (their changes applied in order, e.g. airnet_lite+small-size20): {', '.join(VARIANTS)}")
 ap.add_argument('--epochs', type=int, default=None, help="training epochs (default: the recipe's)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 a = ap.parse_args()
 if a.threads is not None and a.threads < 1: sys.exit(f'ablate.py: error: --threads must be at least 1, got {a.threads}')
+
+def variant(name:str) -> tuple:
+    "What variant `name` changes, and its changes to the recipe: one of `VARIANTS`, or several joined by '+', applied in order."
+    parts = name.split('+')
+    bad = next((p for p in parts if p not in VARIANTS), None)
+    if bad is not None: ap.error(f"unknown variant {bad!r} in {name!r}: choose from {', '.join(VARIANTS)}, or join several with '+'")
+    return '; '.join(VARIANTS[p][0] for p in parts), {k: v for p in parts for k, v in VARIANTS[p][1].items()}
+todo = {name: variant(name) for name in a.only or VARIANTS}     # every name checked before anything trains
 
 import cv2, torch
 from cifar_adv.core import Machine, atomic_write_text
@@ -87,8 +96,7 @@ held = valid_split(load_arrays(a.data), 'holdout')           # the held-out imag
 git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
 commit = git('rev-parse', '--short', 'HEAD') or None
 if commit and git('status', '--porcelain', '--', 'cifar_adv', 'bench/*.py'): commit += '+changes'   # the code that ran is not that commit's
-for name in a.only or VARIANTS:
-    about, changes = VARIANTS[name]
+for name, (about, changes) in todo.items():
     changes = {k: v(base) if callable(v) else v for k, v in changes.items()}
     cfg, run = replace(base, **changes), Path('runs')/f'ablate-{a.recipe}-{name}'
     t0 = time.time()

@@ -240,7 +240,7 @@ def batch_tfms(name:str,      # `Recipe.batch_aug`: none, translate-flip, transl
 class ProgressiveResize(Callback):
     "Train the first `epochs` epochs on batches scaled down to `size` x `size` (bilinear, antialiased), the rest at full size: progressive resizing (`Recipe.small_epochs`)."
     order = 60                             # after the batch transforms, before the model
-    def __init__(self, epochs:int, size:int=24): self.epochs, self.size = epochs, size
+    def __init__(self, epochs:int, size:int=Recipe.small_size): self.epochs, self.size = epochs, size
     def before_batch(self):
         if self.training and self.epoch < self.epochs:
             self.learn.xb = (F.interpolate(self.xb[0], size=self.size, mode='bilinear', antialias=True, align_corners=False),)
