@@ -6,8 +6,8 @@
     python bench/ablate.py --epochs 4 --only recipe width0.7 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 4 --only airnet_lite airnet_lite-relu airnet_patch airnet_patch-relu --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 60 --only width0.7 width0.7-aug96 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
-    python bench/ablate.py --recipe quick --only seed1 small-size20 --threads 1 --data ../shared/data/cifar10.tgz     # variants of the quick recipe
-    python bench/ablate.py --epochs 4 --only airnet_lite+small-size20 --threads 1 --data ../shared/data/cifar10.tgz   # two variants' changes together
+    python bench/ablate.py --recipe quick --only small-size20 --threads 1 --data ../shared/data/cifar10.tgz     # a change to the quick recipe
+    python bench/ablate.py --epochs 4 --only airnet_lite+small-size20 --threads 1 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz   # two variants, one after the other
 
 Every variant trains with `fit_run` for the recipe's epochs on 45,000 training images and is scored with its final
 weights on the 5,000 held out (`--valid holdout`, the same images in every run), plainly and with flip TTA beside it.
@@ -17,7 +17,7 @@ on the machine; seconds per epoch compare only between rows measured side by sid
 The results docs' table of what each method buys is generated from `--out`.
 """
 import json, os, platform, shlex, subprocess, sys, time
-from dataclasses import replace
+from dataclasses import replace, asdict
 from pathlib import Path
 from _args import bench_parser
 from cifar_adv.core import RECIPES
@@ -67,7 +67,7 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
 ap = bench_parser(__doc__, data=None, out=None)
 ap.add_argument('--recipe', default='fast', choices=list(RECIPES), help=f"the named recipe: {', '.join(RECIPES)} (default: fast)")
 ap.add_argument('--only', nargs='+', default=None, metavar='VARIANT',
-                help=f"the variants to run (default: all), each one of these or several joined by '+' (their changes applied in order, e.g. airnet_lite+small-size20): {', '.join(VARIANTS)}")
+                help=f"the variants to run (default: all), each one of these or several joined by '+' (their changes applied one after the other, e.g. airnet_lite+small-size20): {', '.join(VARIANTS)}")
 ap.add_argument('--epochs', type=int, default=None, help="training epochs (default: the recipe's)")
 ap.add_argument('--threads', type=int, default=None, help="torch and OpenCV threads (default: torch's own choice)")
 a = ap.parse_args()
@@ -78,7 +78,12 @@ def variant(name:str) -> tuple:
     parts = name.split('+')
     bad = next((p for p in parts if p not in VARIANTS), None)
     if bad is not None: ap.error(f"unknown variant {bad!r} in {name!r}: choose from {', '.join(VARIANTS)}, or join several with '+'")
-    return '; '.join(VARIANTS[p][0] for p in parts), {k: v for p in parts for k, v in VARIANTS[p][1].items()}
+    return '; '.join(VARIANTS[p][0] for p in parts), [VARIANTS[p][1] for p in parts]
+
+def apply(cfg, steps:list):
+    "`cfg` with each step's changes applied in turn (a function of the recipe sees the recipe as the steps before left it)."
+    for ch in steps: cfg = replace(cfg, **{k: v(cfg) if callable(v) else v for k, v in ch.items()})
+    return cfg
 todo = {name: variant(name) for name in a.only or VARIANTS}     # every name checked before anything trains
 
 import cv2, torch
@@ -96,9 +101,13 @@ held = valid_split(load_arrays(a.data), 'holdout')           # the held-out imag
 git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
 commit = git('rev-parse', '--short', 'HEAD') or None
 if commit and git('status', '--porcelain', '--', 'cifar_adv', 'bench/*.py'): commit += '+changes'   # the code that ran is not that commit's
-for name, (about, changes) in todo.items():
-    changes = {k: v(base) if callable(v) else v for k, v in changes.items()}
-    cfg, run = replace(base, **changes), Path('runs')/f'ablate-{a.recipe}-{name}'
+if out.exists():                                              # rows of one recipe and one length only
+    old = json.loads(out.read_text())
+    if (old.get('recipe'), old.get('epochs')) != (a.recipe, base.epochs):
+        ap.error(f"{out} holds rows of --recipe {old.get('recipe')} for {old.get('epochs')} epochs, not of {a.recipe} for {base.epochs}: pass another --out")
+for name, (about, steps) in todo.items():
+    cfg, run = apply(base, steps), Path('runs')/f'ablate-{a.recipe}-{name}'
+    changes = {k: v for k, v in asdict(cfg).items() if v != getattr(base, k)}      # what the variant changed, as values
     t0 = time.time()
     m = fit_run(run, cfg, Machine(device='cpu'), data=a.data, force=True, command=shlex.join(['python'] + sys.argv))
     pred = Predictor.load(run)

@@ -68,9 +68,9 @@ cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text(
       if Path('/proc/cpuinfo').exists() else platform.processor()
 boot = Path('/proc/sys/kernel/random/boot_id')       # one machine, one boot: the records that compare
 boot = boot.read_text().strip() if boot.exists() else None
-from cifar_adv.results import TRICK_KEYS, setting
+from cifar_adv.results import TRICK_KEYS
 res = dict(arch=m['arch'], params=m['params'], rf=m['rf'], epochs=m['epochs'], recipe=a.recipe, seed=m['seed'],
-           **{k: setting(m, k) for k in TRICK_KEYS},      # every training setting of the run, as the results docs group runs by them
+           **{k: m[k] for k in TRICK_KEYS},      # every training setting of the run, as its metrics.json records it
            epochs_to_90=to90, s_to_90=round(sum(secs[:to90]), 1) if to90 else None,
            threads=m['threads'], cpu_count=os.cpu_count(), cpu=cpu, boot=boot, date=time.strftime('%Y-%m-%d'),
            fit_command=shlex.join(['cifar-adv', *fit_args]), eval_command='cifar-adv evaluate RUN --data DATA --json',

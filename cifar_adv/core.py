@@ -13,7 +13,7 @@ from typing import NamedTuple
 __all__ = ['log', 'ARCH_OPTIONS', 'AUG_PROBS', 'VALID_SPLITS', 'SCHEDS', 'BATCH_AUGS', 'RECIPE', 'DEFAULT_ARCH', 'RECIPES',
            'PRECISIONS', 'RUN_SCHEMA', 'CifarAdvError', 'RunFailed', 'check', 'one_line', 'plural', 'atomic_path',
            'writable', 'atomic_write_text', 'file_sha256', 'no_update_check', 'note', 'cache_dir', 'Recipe',
-           'NamedRecipe', 'Machine', 'settings_of', 'recipe_args', 'run_record', 'upgrade_run']
+           'NamedRecipe', 'Machine', 'settings_of', 'recipe_record', 'recipe_args', 'run_record', 'upgrade_run']
 
 # %% ../nbs/00_core.ipynb #326b1350
 class CifarAdvError(Exception):
@@ -174,7 +174,7 @@ class Recipe:
         check(self.bias_lr > 0, f"bias_lr must be > 0, got {self.bias_lr}")
         check(self.muon_lr > 0, f"muon_lr must be > 0, got {self.muon_lr}")
         check(0 <= self.small_epochs < self.epochs or self.small_epochs == 0, f"small_epochs must be at least 0 and fewer than the epochs ({self.epochs}), got {self.small_epochs}")
-        check(self.small_size >= 8, f"small_size (the side of the small epochs' images) must be at least 8 pixels, got {self.small_size}")
+        check(isinstance(self.small_size, int) and self.small_size >= 8, f"small_size (the side of the small epochs' images) must be at least 8 pixels, got {self.small_size}")
         check(self.batch_aug in BATCH_AUGS, f"batch_aug must be one of {', '.join(BATCH_AUGS)}, got {self.batch_aug!r}")
 
     @property
@@ -201,7 +201,7 @@ RECIPES = dict(                 # the named recipes (`fit --recipe NAME`)
           "lookahead, the whitened stem, batch-level shifts and flips alternating by epoch (chosen on held-out images: bench/results/ablate_fast.json), label smoothing 0.2 (issue 38)",
           Recipe(arch='airnet', epochs=12, bs=256, lr=0.375, wd=0.00133, label_smoothing=0.2, aug='none', opt='muon', sched='triangle',
                  bias_lr=64.0, lookahead=True, whiten=True, batch_aug='translate-altflip')))
-RECIPES['quick'] = NamedRecipe("the soonest to 85%: the fast recipe on airnet_lite (no dense convolution at 31x31) for 4 epochs, the first two at 24x24 "
+RECIPES['quick'] = NamedRecipe(f"the soonest to 85%: the fast recipe on airnet_lite (no dense convolution at 31x31) for 4 epochs, the first two at {RECIPE.small_size}x{RECIPE.small_size} "
                                "(progressive resizing), at batch 128 with 1.5 times the fast recipe's learning rate per image, label smoothing 0.1: the least training that "
                                "reaches 85% on held-out images (bench/results/ablate_fast-{3,4}ep.json)",
                                replace(RECIPES['fast'].recipe, arch='airnet_lite', epochs=4, bs=128, lr=RECIPES['fast'].recipe.lr / 2 * 1.5, small_epochs=2,
@@ -229,6 +229,11 @@ def settings_of(cls, d:dict) -> dict:
     "The entries of `d` that are fields of the dataclass `cls` (`Recipe` or `Machine`)."
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in d.items() if k in names}
+
+# %% ../nbs/00_core.ipynb #4769bd6a
+def recipe_record(cfg:Recipe) -> dict:
+    "`cfg` as a run's `metrics.json` records it: each setting under its own name, except the arch options, gathered as `arch_kwargs`, and the augmentation probabilities, as `aug_probs` (only those given)."
+    return {**{k: v for k, v in asdict(cfg).items() if k not in (*ARCH_OPTIONS, *AUG_PROBS)}, 'arch_kwargs': cfg.arch_kwargs, 'aug_probs': cfg.aug_probs}
 
 # %% ../nbs/00_core.ipynb #76ec0da7
 def recipe_args(cfg:Recipe) -> list:

@@ -20,6 +20,7 @@ __all__ = ['HOLDOUT_FRAC', 'LoadImage', 'ToTensorImage', 'subset_idxs', 'fit_bs'
 # %% ../nbs/02a_dls.ipynb #0208b7c3
 from fastai.basics import (Transform, TfmdLists, Datasets, Categorize, TensorImage, TensorCategory, IntToFloatTensor,
                                Normalize, default_device, DataLoaders, TfmdDL)
+import fastai.vision.data      # noqa: F401 (show_batch draws image batches as a grid; fastai.vision.all would also import torchvision's models)
 import torch
 
 class LoadImage(Transform):

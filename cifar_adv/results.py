@@ -8,11 +8,10 @@ __all__ = ['TRICK_KEYS', 'fit_defaults', 'arch_changes', 'recipe_value', 'settin
 
 # %% ../nbs/12_results.ipynb #1d8ad431
 import json
-from dataclasses import asdict, fields
-from .core import RECIPE, Recipe, ARCH_OPTIONS, AUG_PROBS
+from dataclasses import asdict
+from .core import RECIPE, recipe_record
 
-TRICK_KEYS = (*(f.name for f in fields(Recipe) if f.name not in ('arch', 'epochs', 'seed', 'n_train', 'n_valid', 'valid', *ARCH_OPTIONS, *AUG_PROBS)),
-              'aug_probs', 'arch_kwargs')   # the training settings a run may change: the recipe's own, its arch options and augmentation probabilities as metrics.json groups them
+TRICK_KEYS = tuple(k for k in recipe_record(RECIPE) if k not in ('arch', 'epochs', 'seed', 'n_train', 'n_valid', 'valid'))   # the training settings a run may change, as metrics.json records them
 
 def fit_defaults() -> dict:
     "The training recipe's defaults (`RECIPE`), under fit_run's argument names."

@@ -7,8 +7,7 @@ from __future__ import annotations
 import json, time, platform
 from pathlib import Path
 import torch
-from dataclasses import asdict
-from .core import (CifarAdvError, writable, check, one_line, plural, atomic_write_text, RECIPE, Recipe, Machine, replace, ARCH_OPTIONS, AUG_PROBS,
+from .core import (CifarAdvError, writable, check, one_line, plural, atomic_write_text, RECIPE, Recipe, Machine, replace, recipe_record,
                             run_record, upgrade_run)
 from fastai.basics import Learner
 from fastai.torch_core import rank_distrib, num_distrib
@@ -170,11 +169,8 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
     digests = _save_final(learn, out, cfg, arrs)
     _write_schedule(out, log.prev_lrs + [float(v) for v in learn.recorder.lrs], epochs)
     resumed = st is not None
-    metrics = dict(arch=cfg.arch, arch_kwargs=cfg.arch_kwargs, params=n_params(learn.model),
-                   rf=receptive_field(learn.model), epochs=epochs, **_final_scores(learn, log),
-                   lr=float(lr), lr_find=run['lr_find'], aug_probs=cfg.aug_probs,
-                   **{k: v for k, v in asdict(cfg).items() if k not in ('arch', 'epochs', 'lr', 'n_train', 'n_valid', *ARCH_OPTIONS, *AUG_PROBS)},  # the recipe's other settings, each under its own name
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+    metrics = dict(**recipe_record(cfg), params=n_params(learn.model), rf=receptive_field(learn.model), **_final_scores(learn, log))
+    metrics.update(lr=float(lr), lr_find=run['lr_find'], n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),   # as trained: the lr found, the images there were
                    skipped_images=len(arrs.skipped), classes=list(dls.vocab), data=str(arrs.path), data_digest=arrs.digest,
                    device=str(dls.device),
                    precision=learn.precision, deterministic=run['machine'].deterministic, world_size=world,

@@ -192,3 +192,11 @@ def test_fit_validates_on_held_out_training_images(sample, tmp_path, capsys):
     assert 'held-out accuracy' in (out/'report'/'report.md').read_text()
     learn, _ = load_run(out, 'cpu')
     assert (learn.dls.valid.x == arrs.train_x[ho]).all()          # the report's images are the held-out training images
+
+def test_metrics_record_the_recipe_it_trained(sample_run):
+    # every setting of run.json's recipe is in metrics.json under recipe_record's name, with its value; only what training settles differs
+    from cifar_adv.core import recipe_record, upgrade_run
+    m = json.loads((sample_run/'metrics.json').read_text())
+    rec = recipe_record(upgrade_run(json.loads((sample_run/'run.json').read_text()))['recipe'])
+    assert {k: m[k] for k in rec if k not in ('n_train', 'n_valid')} == {k: v for k, v in rec.items() if k not in ('n_train', 'n_valid')}
+    assert (m['arch'], m['epochs'], m['bs'], m['seed'], m['n_train'], m['n_valid']) == ('advnet_s', 2, 32, 1, 200, 100)
