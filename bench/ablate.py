@@ -6,6 +6,7 @@
     python bench/ablate.py --epochs 4 --only recipe width0.7 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 4 --only airnet_lite airnet_lite-relu airnet_patch airnet_patch-relu --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --epochs 60 --only width0.7 width0.7-aug96 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
+    python bench/ablate.py --epochs 60 --only width0.7+lr-x0.67 width0.7+muon-lr-x0.5 --threads 1 --out bench/results/ablate_fast-60ep.json --data ../shared/data/cifar10.tgz
     python bench/ablate.py --recipe quick --only small-size20 --threads 1 --data ../shared/data/cifar10.tgz     # a change to the quick recipe
     python bench/ablate.py --epochs 4 --only airnet_lite+small-size20 --threads 1 --out bench/results/ablate_fast-4ep.json --data ../shared/data/cifar10.tgz   # two variants, one after the other
 
