@@ -248,8 +248,8 @@ class ProgressiveResize(Callback):
 
 # %% ../nbs/05e_fast.ipynb #1089d1a1
 def recipe_cbs(cfg:Recipe) -> list:
-    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with a `batch_aug` that alternates flips, `ProgressiveResize` with `small_epochs`."
-    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if 'altflip' in cfg.batch_aug else []) \
+    "The callbacks of the recipe's fast options: `StemBias` with `whiten`, `SlowWeights` with `lookahead`, `AltFlipEpoch` with a `batch_aug` that has an `AltFlip`, `ProgressiveResize` with `small_epochs`."
+    return ([StemBias()] if cfg.whiten else []) + ([SlowWeights()] if cfg.lookahead else []) + ([AltFlipEpoch()] if any(isinstance(t, AltFlip) for t in batch_tfms(cfg.batch_aug)) else []) \
          + ([ProgressiveResize(cfg.small_epochs, cfg.small_size)] if cfg.small_epochs else [])
 
 # %% ../nbs/05e_fast.ipynb #f9c42747

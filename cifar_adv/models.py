@@ -297,11 +297,11 @@ class AirStage(nn.Sequential):
 
 # %% ../nbs/03_models.ipynb #0cd6c603
 class AirNet(nn.Module):
-    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches)."
-    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid'):
+    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9; `width` multiplies `widths`. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches)."
+    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid', width:float=1.0):
         super().__init__()
         check(down in ('mid', 'first', 'stem'), f"down must be mid, first or stem, got {down!r}")
-        w1, w2, w3 = widths
+        w1, w2, w3 = (max(8, round(w * width)) for w in widths)     # `width` scales the widths as chosen, not rounded to 8
         self.stem = nn.Conv2d(3, 24, 2, stride=2 if down == 'stem' else 1, padding=0, bias=True)
         self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act, down='none' if down == 'stem' else down), AirStage(w1, w2, act), AirStage(w2, w3, act, extra=True))
         self.head = nn.Sequential(GlobalAvgPool(), nn.Flatten(), nn.Linear(w3, n_out, bias=False))
@@ -312,19 +312,19 @@ class AirNet(nn.Module):
 @register_arch(params=192_444)
 def airnet(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
     "The fast recipe's Net, under 200k parameters: airbench's layout without max-pooling (strided depthwise downsampling, a depthwise-separable dilated layer, GAP), for `--recipe fast`."
-    return AirNet(tuple(max(8, round(w * width)) for w in (36, 72, 72)), n_out=n_out, act=act)     # widths as chosen, not rounded to 8
+    return AirNet(n_out=n_out, act=act, width=width)
 
 
 # %% ../nbs/03_models.ipynb #e1cdf1df
 @register_arch(params=192_312)
 def airnet_lite(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
     "`airnet` with its first stage halving the map before its dense convolutions (`down='first'`): about a quarter fewer multiply-adds and no dense convolution at 31x31, for the time to 85%."
-    return AirNet(tuple(max(8, round(w * width)) for w in (36, 72, 72)), n_out=n_out, act=act, down='first')
+    return AirNet(n_out=n_out, act=act, down='first', width=width)
 
 @register_arch(params=192_048)
 def airnet_patch(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
     "`airnet` whose whitened 2x2 stem takes non-overlapping patches (stride 2), so its first stage starts at 16x16 with no downsampling of its own: nothing runs at 31x31, for the time to 85%."
-    return AirNet(tuple(max(8, round(w * width)) for w in (36, 72, 72)), n_out=n_out, act=act, down='stem')
+    return AirNet(n_out=n_out, act=act, down='stem', width=width)
 
 
 # %% ../nbs/03_models.ipynb #8be25c55

@@ -27,7 +27,7 @@ def arch_changes(m:dict) -> dict:
 # %% ../nbs/12_results.ipynb #fd42d7ab
 def recipe_value(k:str):
     "The recipe's value of setting `k` (for `arch_kwargs`: no arch option changed)."
-    return {} if k == 'arch_kwargs' else fit_defaults().get(k, {})
+    return recipe_record(RECIPE).get(k, {})
 
 # %% ../nbs/12_results.ipynb #5adc95f5
 def setting(m:dict, # a run's `metrics.json`
