@@ -16,7 +16,7 @@ __all__ = ['ACTS', 'ARCH_PARAMS', 'NAMED_BLOCKS', 'act_layer', 'ConvBnAct', 'Sep
            'Net', 'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr',
            'advnet_k5', 'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003',
            'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'FrozenScaleBN', 'dirac_conv', 'AirStage', 'AirNet',
-           'airnet', 'airnet_lite', 'airnet_patch', 'legacy_keys', 'load_weights']
+           'airnet', 'airnet_lite', 'airnet_patch', 'airnet8', 'legacy_keys', 'load_weights']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -285,11 +285,12 @@ def dirac_conv(ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:in
 
 # %% ../nbs/03_models.ipynb #11bb4c65
 class AirStage(nn.Sequential):
-    "A dense 3x3 convolution, BatchNorm and activation; a strided depthwise 3x3 (the downsampling), BatchNorm and activation; a second dense 3x3, BatchNorm and activation; `extra`: then a depthwise-separable dilated convolution, BatchNorm and activation. `down`: where the downsampling sits, `mid` (as above), `first` (before both dense convolutions, which then run at the halved resolution) or `none` (no downsampling)."
-    def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False, down:str='mid'):
+    "A dense 3x3 convolution, BatchNorm and activation; a strided depthwise 3x3 (the downsampling), BatchNorm and activation; a second dense 3x3, BatchNorm and activation; `extra`: then a depthwise-separable dilated convolution, BatchNorm and activation. `down`: where the downsampling sits, `mid` (as above), `first` (before both dense convolutions, which then run at the halved resolution) or `none` (no downsampling); `dw_stride=1`: the depthwise 3x3 keeps the map instead of halving it."
+    def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False, down:str='mid', dw_stride:int=2):
         check(down in ('mid', 'first', 'none'), f"down must be mid, first or none, got {down!r}")
+        check(dw_stride in (1, 2), f"dw_stride must be 1 or 2, got {dw_stride!r}")
         BA = lambda c=nf: [FrozenScaleBN(c), act_layer(act)]
-        halve = lambda c: [dirac_conv(c, c, 3, stride=2, groups=c), *BA(c)]
+        halve = lambda c: [dirac_conv(c, c, 3, stride=dw_stride, groups=c), *BA(c)]
         sep = [dirac_conv(nf, nf, 3, dilation=2, groups=nf), dirac_conv(nf, nf, 1), *BA()] if extra else []
         body = [*halve(ni), dirac_conv(ni, nf), *BA()] if down == 'first' else [dirac_conv(ni, nf), *BA(), *(halve(nf) if down == 'mid' else [])]
         super().__init__(*body, dirac_conv(nf, nf), *BA(), *sep)
@@ -297,13 +298,13 @@ class AirStage(nn.Sequential):
 
 # %% ../nbs/03_models.ipynb #0cd6c603
 class AirNet(nn.Module):
-    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9; `width` multiplies `widths`. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches)."
-    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid', width:float=1.0):
+    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9; `width` multiplies `widths`. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches). `last_stride=1`: the last stage keeps the 8x8 map (its depthwise 3x3 unstrided) instead of halving it to 4x4."
+    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid', width:float=1.0, last_stride:int=2):
         super().__init__()
         check(down in ('mid', 'first', 'stem'), f"down must be mid, first or stem, got {down!r}")
         w1, w2, w3 = (max(8, round(w * width)) for w in widths)     # `width` scales the widths as chosen, not rounded to 8
         self.stem = nn.Conv2d(3, 24, 2, stride=2 if down == 'stem' else 1, padding=0, bias=True)
-        self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act, down='none' if down == 'stem' else down), AirStage(w1, w2, act), AirStage(w2, w3, act, extra=True))
+        self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act, down='none' if down == 'stem' else down), AirStage(w1, w2, act), AirStage(w2, w3, act, extra=True, dw_stride=last_stride))
         self.head = nn.Sequential(GlobalAvgPool(), nn.Flatten(), nn.Linear(w3, n_out, bias=False))
     def forward(self, x): return self.head(self.body(self.stem(x))) / 9
 
@@ -326,6 +327,12 @@ def airnet_patch(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
     "`airnet` whose whitened 2x2 stem takes non-overlapping patches (stride 2), so its first stage starts at 16x16 with no downsampling of its own: nothing runs at 31x31, for the time to 85%."
     return AirNet(n_out=n_out, act=act, down='stem', width=width)
 
+
+# %% ../nbs/03_models.ipynb #5ab9f4a3
+@register_arch(params=192_444)
+def airnet8(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
+    "`airnet` whose last stage keeps the 8x8 map (its depthwise 3x3 unstrided, `last_stride=1`): the same parameters, more multiply-adds in its last layers, for long runs."
+    return AirNet(n_out=n_out, act=act, width=width, last_stride=1)
 
 # %% ../nbs/03_models.ipynb #8be25c55
 NAMED_BLOCKS = (ConvBnAct, SepConv)             # blocks whose layers were numbered before they were named
