@@ -64,6 +64,8 @@ VARIANTS = {      # name: (what changes, the changes to the recipe: a value, or 
     'width0.7-aug96': ("as width0.7, with airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(width=0.7, batch_aug='translate4-altflip-cutout12')),
     'aug96': ("airbench96's batch augmentation for long runs: 4-pixel shifts, alternating flips and a 12x12 cutout", dict(batch_aug='translate4-altflip-cutout12')),
     'airnet8': ("airnet8, airnet whose last stage keeps the 8x8 map (no halving to 4x4): the same parameters, more computation (for long runs)", dict(arch='airnet8')),
+    'airnet_res': ("airnet_res, airnet with each stage's second dense convolution a residual pair (airbench96's depth) at narrower widths: about the same parameters and cost (for long runs)", dict(arch='airnet_res')),
+    'airnet_deep': ("airnet_deep, airnet with five more dense convolutions in residual pairs at narrower widths: about the same parameters and cost (for long runs)", dict(arch='airnet_deep')),
     'advnet_fast': ("advnet_fast, today's fastest Net to 85%, in place of airnet (no whitened stem: it has none)", dict(arch='advnet_fast', whiten=False)),
 }
 ap = bench_parser(__doc__, data=None, out=None)

@@ -15,8 +15,9 @@ from .core import check, RECIPE
 __all__ = ['ACTS', 'ARCH_PARAMS', 'NAMED_BLOCKS', 'act_layer', 'ConvBnAct', 'SepConv', 'Residual', 'BasicBlock', 'GlobalAvgPool',
            'Net', 'register_arch', 'list_archs', 'arch_doc', 'advnet', 'advnet_s', 'advnet_fast', 'advnet_hr',
            'advnet_k5', 'arch_options', 'create_model', 'n_params', 'DilatedNet', 'advnet_dil', 'ConvActBn', 'seed003',
-           'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'FrozenScaleBN', 'dirac_conv', 'AirStage', 'AirNet',
-           'airnet', 'airnet_lite', 'airnet_patch', 'airnet8', 'legacy_keys', 'load_weights']
+           'seed000', 'SeedSkipNet', 'seed004', 'resnet18', 'FrozenScaleBN', 'dirac_conv', 'AirRes', 'AirStage',
+           'AirNet', 'airnet', 'airnet_lite', 'airnet_patch', 'airnet8', 'airnet_res', 'airnet_deep', 'legacy_keys',
+           'load_weights']
 
 # %% ../nbs/03_models.ipynb #5160c6a2
 ACTS = {'relu': partial(nn.ReLU, inplace=True), 'gelu': nn.GELU, 'silu': partial(nn.SiLU, inplace=True),
@@ -283,28 +284,41 @@ def dirac_conv(ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:in
     return c
 
 
+# %% ../nbs/03_models.ipynb #afc09516
+class AirRes(nn.Module):
+    "A residual pair, as in airbench96's blocks: two dense 3x3 convolutions, each with BatchNorm (the first followed by the activation), added to the input, then the activation."
+    def __init__(self, nf:int, act:str='gelu'):
+        super().__init__()
+        self.body = nn.Sequential(dirac_conv(nf, nf), FrozenScaleBN(nf), act_layer(act), dirac_conv(nf, nf), FrozenScaleBN(nf))
+        self.act = act_layer(act)
+    def forward(self, x): return self.act(x + self.body(x))
+
 # %% ../nbs/03_models.ipynb #11bb4c65
 class AirStage(nn.Sequential):
-    "A dense 3x3 convolution, BatchNorm and activation; a strided depthwise 3x3 (the downsampling), BatchNorm and activation; a second dense 3x3, BatchNorm and activation; `extra`: then a depthwise-separable dilated convolution, BatchNorm and activation. `down`: where the downsampling sits, `mid` (as above), `first` (before both dense convolutions, which then run at the halved resolution) or `none` (no downsampling); `dw_stride=1`: the depthwise 3x3 keeps the map instead of halving it."
-    def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False, down:str='mid', dw_stride:int=2):
+    "A dense 3x3 convolution, BatchNorm and activation; a strided depthwise 3x3 (the downsampling), BatchNorm and activation; a second dense 3x3, BatchNorm and activation; `extra`: then a depthwise-separable dilated convolution, BatchNorm and activation. `down`: where the downsampling sits, `mid` (as above), `first` (before both dense convolutions, which then run at the halved resolution) or `none` (no downsampling); `dw_stride=1`: the depthwise 3x3 keeps the map instead of halving it; `res`: that many residual pairs (`AirRes`) in place of the second dense convolution."
+    def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False, down:str='mid', dw_stride:int=2, res:int=0):
         check(down in ('mid', 'first', 'none'), f"down must be mid, first or none, got {down!r}")
         check(dw_stride in (1, 2), f"dw_stride must be 1 or 2, got {dw_stride!r}")
         BA = lambda c=nf: [FrozenScaleBN(c), act_layer(act)]
-        halve = lambda c: [dirac_conv(c, c, 3, stride=dw_stride, groups=c), *BA(c)]
+        check(res >= 0, f"res must be 0 or more, got {res!r}")
+        dw = lambda c: [dirac_conv(c, c, 3, stride=dw_stride, groups=c), *BA(c)]
         sep = [dirac_conv(nf, nf, 3, dilation=2, groups=nf), dirac_conv(nf, nf, 1), *BA()] if extra else []
-        body = [*halve(ni), dirac_conv(ni, nf), *BA()] if down == 'first' else [dirac_conv(ni, nf), *BA(), *(halve(nf) if down == 'mid' else [])]
-        super().__init__(*body, dirac_conv(nf, nf), *BA(), *sep)
+        body = [*dw(ni), dirac_conv(ni, nf), *BA()] if down == 'first' else [dirac_conv(ni, nf), *BA(), *(dw(nf) if down == 'mid' else [])]
+        tail = [AirRes(nf, act) for _ in range(res)] if res else [dirac_conv(nf, nf), *BA()]
+        super().__init__(*body, *tail, *sep)
 
 
 # %% ../nbs/03_models.ipynb #0cd6c603
 class AirNet(nn.Module):
-    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9; `width` multiplies `widths`. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches). `last_stride=1`: the last stage keeps the 8x8 map (its depthwise 3x3 unstrided) instead of halving it to 4x4."
-    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid', width:float=1.0, last_stride:int=2):
+    "A 2x2 stem (24 filters, for whitening) and activation, three `AirStage`s at 1/2, 1/4 and 1/8 resolution, global average pooling, a bias-free linear head; logits scaled by 1/9; `width` multiplies `widths`. `down`: where the first stage halves the map, `mid` (between its dense convolutions), `first` (before them) or `stem` (the stem's stride 2: non-overlapping 2x2 patches). `last_stride=1`: the last stage keeps the 8x8 map (its depthwise 3x3 unstrided) instead of halving it to 4x4. `res`: each stage's residual pairs (`AirStage`'s `res`)."
+    def __init__(self, widths=(36, 72, 72), n_out:int=10, act:str='gelu', down:str='mid', width:float=1.0, last_stride:int=2, res=(0, 0, 0)):
         super().__init__()
         check(down in ('mid', 'first', 'stem'), f"down must be mid, first or stem, got {down!r}")
         w1, w2, w3 = (max(8, round(w * width)) for w in widths)     # `width` scales the widths as chosen, not rounded to 8
         self.stem = nn.Conv2d(3, 24, 2, stride=2 if down == 'stem' else 1, padding=0, bias=True)
-        self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act, down='none' if down == 'stem' else down), AirStage(w1, w2, act), AirStage(w2, w3, act, extra=True, dw_stride=last_stride))
+        r1, r2, r3 = res
+        self.body = nn.Sequential(act_layer(act), AirStage(24, w1, act, down='none' if down == 'stem' else down, res=r1), AirStage(w1, w2, act, res=r2),
+                                  AirStage(w2, w3, act, extra=True, dw_stride=last_stride, res=r3))
         self.head = nn.Sequential(GlobalAvgPool(), nn.Flatten(), nn.Linear(w3, n_out, bias=False))
     def forward(self, x): return self.head(self.body(self.stem(x))) / 9
 
@@ -333,6 +347,17 @@ def airnet_patch(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
 def airnet8(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
     "`airnet` whose last stage keeps the 8x8 map (its depthwise 3x3 unstrided, `last_stride=1`): the same parameters, more multiply-adds in its last layers, for long runs."
     return AirNet(n_out=n_out, act=act, width=width, last_stride=1)
+
+# %% ../nbs/03_models.ipynb #00974f86
+@register_arch(params=197_474)
+def airnet_res(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
+    "`airnet` a dense convolution deeper in each stage at about the same parameters: each stage's second dense convolution becomes a residual pair (`AirRes`), at widths (30, 60, 56); for long runs."
+    return AirNet((30, 60, 56), n_out=n_out, act=act, width=width, res=(1, 1, 1))
+
+@register_arch(params=196_906)
+def airnet_deep(n_out:int=10, width:float=1.0, act:str='gelu') -> AirNet:
+    "`airnet` five dense convolutions deeper at about the same parameters: one residual pair (`AirRes`) in the first stage and two in each of the others, at widths (30, 44, 44); for long runs."
+    return AirNet((30, 44, 44), n_out=n_out, act=act, width=width, res=(1, 2, 2))
 
 # %% ../nbs/03_models.ipynb #8be25c55
 NAMED_BLOCKS = (ConvBnAct, SepConv)             # blocks whose layers were numbered before they were named
