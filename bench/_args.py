@@ -4,7 +4,6 @@ A script built on `bench_parser` answers bad input that cifar-adv refuses (a mis
 and exit 2, as the CLI does, instead of a traceback."""
 import argparse, os, shlex, subprocess, sys
 from pathlib import Path
-from cifar_adv.cli import fix_mmap_threshold
 
 COMMON = {                                       # option: argparse keywords besides its default
     'data': dict(help='the dataset: a folder of train/ and test/ or a .tgz archive'),
@@ -38,7 +37,6 @@ def one_line_errors(exc_type, exc, tb):
 def bench_parser(doc:str, **defaults) -> argparse.ArgumentParser:
     "A parser described by the first line of `doc` (the script's docstring), with the common options in `defaults`."
     sys.excepthook = one_line_errors
-    fix_mmap_threshold()            # the benchmark's own process, as the CLI's (cifar_adv.cli)
     return add_common(argparse.ArgumentParser(description=doc.splitlines()[0]), **defaults)
 
 def run_cli(cmd:list, **kwargs) -> subprocess.CompletedProcess:

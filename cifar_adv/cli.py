@@ -4,7 +4,6 @@
 
 # %% ../nbs/06a_cli.ipynb #fc9aed75
 from __future__ import annotations
-import ctypes
 import os
 import sys
 import time
@@ -21,8 +20,7 @@ from .core import CifarAdvError, check, one_line, plural, fields, Recipe, Machin
 from .verbs import _fail, archs, data, evaluate, export, predict, report, summary
 
 # %% auto #0
-__all__ = ['VERBS', 'M_MMAP_THRESHOLD', 'named_recipe', 'recipe_defaults', 'add_settings', 'verb_parser', 'fit', 'lr_find',
-           'tune', 'fix_mmap_threshold', 'main', 'cli']
+__all__ = ['VERBS', 'named_recipe', 'recipe_defaults', 'add_settings', 'verb_parser', 'fit', 'lr_find', 'tune', 'main', 'cli']
 
 # %% ../nbs/06a_cli.ipynb #f93670de
 def _flag_type(t):
@@ -258,16 +256,6 @@ def _console():
     if not any(isinstance(h, _Console) for h in lg.handlers): lg.addHandler(_Console()); lg.propagate = False
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')      # an application's choice, for its own process and its children (torchrun, Ray)
 
-# %% ../nbs/06a_cli.ipynb #785d65d1
-M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter for the mmap threshold (malloc.h)
-
-def fix_mmap_threshold(nbytes:int=128 * 1024,   # blocks of this size or more are mapped, and given back to the system when freed
-                      ) -> bool:                # whether the threshold was set
-    "Fix glibc's mmap threshold in this process, unless `MALLOC_MMAP_THRESHOLD_` already sets it; False where the C library has no `mallopt` (not glibc)."
-    if 'MALLOC_MMAP_THRESHOLD_' in os.environ: return False
-    try: return bool(ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, nbytes))
-    except (OSError, AttributeError, TypeError): return False
-
 # %% ../nbs/06a_cli.ipynb #d81eed8d
 def main(argv:list|None=None) -> int:
     "Entry point of the `cifar-adv` command."
@@ -291,7 +279,6 @@ def main(argv:list|None=None) -> int:
     args = vars(p.parse_args(rest))
     if verb == 'fit': args['_argv'] = rest
     _console()
-    fix_mmap_threshold()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)  # fastai 2.8's, at import
