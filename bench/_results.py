@@ -1,5 +1,5 @@
 "Copy a finished run directory's record into `results/NAME`: the files the README tables and `tests/test_results.py` read."
-import shutil
+import shutil, subprocess
 from pathlib import Path
 from cifar_adv.core import file_sha256
 
@@ -38,3 +38,9 @@ def write_digests(root='results') -> Path:
 def result_runs(named:list, root='results') -> list:
     "The run folders `named` on a script's command line, or else every committed run (`root/*/metrics.json`), in order."
     return [Path(r) for r in named] or sorted(p.parent for p in Path(root).glob('*/metrics.json'))
+
+def code_commit(*paths:str) -> str|None:
+    "The short commit of HEAD, with `+changes` when `paths` (the code that ran) differ from it; None outside a git checkout."
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
+    head = git('rev-parse', '--short', 'HEAD') or None
+    return head and head + ('+changes' if git('status', '--porcelain', '--', *paths) else '')

@@ -17,10 +17,11 @@ merged into `--out` with the rows already there, so the variants can be run a fe
 on the machine; seconds per epoch compare only between rows measured side by side (the same machine, load and threads).
 The results docs' table of what each method buys is generated from `--out`.
 """
-import json, os, platform, shlex, subprocess, sys, time
+import json, os, platform, shlex, sys, time
 from dataclasses import replace, asdict
 from pathlib import Path
 from _args import bench_parser
+from _results import code_commit
 from cifar_adv.core import RECIPES
 
 bs128 = lambda x: dict(bs=128, lr=lambda r: round(r.lr / 2 * x, 6))   # batch 128 at x times the recipe's learning rate per image
@@ -102,9 +103,7 @@ base = RECIPES[a.recipe].recipe
 base = replace(base, valid='holdout', epochs=a.epochs or base.epochs)
 out = Path(a.out or f'bench/results/ablate_{a.recipe}.json')
 held = valid_split(load_arrays(a.data), 'holdout')           # the held-out images, as the runs validate on them
-git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
-commit = git('rev-parse', '--short', 'HEAD') or None
-if commit and git('status', '--porcelain', '--', 'cifar_adv', 'bench/*.py'): commit += '+changes'   # the code that ran is not that commit's
+commit = code_commit('cifar_adv', 'bench/*.py')                # the code that ran
 if out.exists():                                              # rows of one recipe and one length only
     old = json.loads(out.read_text())
     if (old.get('recipe'), old.get('epochs')) != (a.recipe, base.epochs):

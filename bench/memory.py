@@ -8,10 +8,11 @@ set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoc
 and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json (or `--out`), with the commit that ran.
 The default recipe trains with the seeds' augmentation (`--aug seed`); a named recipe (`--recipe`) with its own.
 """
-import csv, json, resource, shlex, subprocess, tempfile, time
+import csv, json, resource, shlex, tempfile, time
 from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, run_cli
+from _results import code_commit
 from cifar_adv.core import atomic_write_text
 
 ap = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results/memory.json')
@@ -27,9 +28,7 @@ run_cli([CLI, *fit_args, '--out', str(run)])      # --out: a temporary run
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 rows = list(csv.DictReader(open(run/'timings.csv')))
 m = json.loads((run/'metrics.json').read_text())
-git = lambda *c: subprocess.run(['git', *c], capture_output=True, text=True).stdout.strip()
-head = git('rev-parse', '--short', 'HEAD') or None
-commit = head and head + ('+changes' if git('status', '--porcelain', '--', 'cifar_adv') else '')    # the code that ran
+commit = code_commit('cifar_adv')                             # the code that ran
 res = dict(command=shlex.join(['cifar-adv', *fit_args]), commit=commit, recipe=a.recipe, arch=a.arch, width=a.width, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
            peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
            rss_mb_after_epoch=[float(x['rss_mb']) for x in rows], seconds_per_epoch=[float(x['seconds']) for x in rows],

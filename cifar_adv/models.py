@@ -285,13 +285,10 @@ def dirac_conv(ni:int, nf:int, ks:int=3, stride:int=1, dilation:int=1, groups:in
 
 
 # %% ../nbs/03_models.ipynb #afc09516
-class AirRes(nn.Module):
-    "A residual pair, as in airbench96's blocks: two dense 3x3 convolutions, each with BatchNorm (the first followed by the activation), added to the input, then the activation."
+class AirRes(nn.Sequential):
+    "A residual pair, as in airbench96's blocks: two dense 3x3 convolutions, each with BatchNorm (the first followed by the activation), added to the input (`Residual`), then the activation."
     def __init__(self, nf:int, act:str='gelu'):
-        super().__init__()
-        self.body = nn.Sequential(dirac_conv(nf, nf), FrozenScaleBN(nf), act_layer(act), dirac_conv(nf, nf), FrozenScaleBN(nf))
-        self.act = act_layer(act)
-    def forward(self, x): return self.act(x + self.body(x))
+        super().__init__(Residual(nn.Sequential(dirac_conv(nf, nf), FrozenScaleBN(nf), act_layer(act), dirac_conv(nf, nf), FrozenScaleBN(nf))), act_layer(act))
 
 # %% ../nbs/03_models.ipynb #11bb4c65
 class AirStage(nn.Sequential):
@@ -299,8 +296,8 @@ class AirStage(nn.Sequential):
     def __init__(self, ni:int, nf:int, act:str='gelu', extra:bool=False, down:str='mid', dw_stride:int=2, res:int=0):
         check(down in ('mid', 'first', 'none'), f"down must be mid, first or none, got {down!r}")
         check(dw_stride in (1, 2), f"dw_stride must be 1 or 2, got {dw_stride!r}")
-        BA = lambda c=nf: [FrozenScaleBN(c), act_layer(act)]
         check(res >= 0, f"res must be 0 or more, got {res!r}")
+        BA = lambda c=nf: [FrozenScaleBN(c), act_layer(act)]
         dw = lambda c: [dirac_conv(c, c, 3, stride=dw_stride, groups=c), *BA(c)]
         sep = [dirac_conv(nf, nf, 3, dilation=2, groups=nf), dirac_conv(nf, nf, 1), *BA()] if extra else []
         body = [*dw(ni), dirac_conv(ni, nf), *BA()] if down == 'first' else [dirac_conv(ni, nf), *BA(), *(dw(nf) if down == 'mid' else [])]
