@@ -13,21 +13,22 @@ from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, run_cli
 from _results import code_commit
-from cifar_adv.core import atomic_write_text
+from cifar_adv.core import RECIPES, atomic_write_text
 
 ap = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results/memory.json')
-ap.add_argument('--recipe', default='default', help="the named recipe to fit (default: default, with the seeds' augmentation)")
+ap.add_argument('--recipe', default='default', choices=list(RECIPES), help="the named recipe to fit (default: default, with the seeds' augmentation)")
 ap.add_argument('--width', type=float, default=None, help="the arch's width multiplier (default: the arch's own)")
 a = ap.parse_args()
 
-run = Path(tempfile.mkdtemp())/'run'
 fit_args = ['fit', *(['--aug', 'seed'] if a.recipe == 'default' else ['--recipe', a.recipe]), '--arch', a.arch, '--epochs', str(a.epochs),
             *(['--width', str(a.width)] if a.width else []), '--data', a.data, '--no_report']
 t0 = time.time()
-run_cli([CLI, *fit_args, '--out', str(run)])      # --out: a temporary run
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-rows = list(csv.DictReader(open(run/'timings.csv')))
-m = json.loads((run/'metrics.json').read_text())
+with tempfile.TemporaryDirectory() as tmp:         # gone afterwards, a refused fit's too
+    run = Path(tmp)/'run'
+    run_cli([CLI, *fit_args, '--out', str(run)])  # --out: a temporary run
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rows = list(csv.DictReader(open(run/'timings.csv')))
+    m = json.loads((run/'metrics.json').read_text())
 commit = code_commit('cifar_adv')                             # the code that ran
 res = dict(command=shlex.join(['cifar-adv', *fit_args]), commit=commit, recipe=a.recipe, arch=a.arch, width=a.width, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
            peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
