@@ -22,6 +22,7 @@ a = ap.parse_args()
 
 fit_args = ['fit', *(['--aug', 'seed'] if a.recipe == 'default' else ['--recipe', a.recipe]), '--arch', a.arch, '--epochs', str(a.epochs),
             *(['--width', str(a.width)] if a.width else []), '--data', a.data, '--no_report']
+commit = code_commit('cifar_adv')                 # the code that runs: read before the fit, which may take an hour
 t0 = time.time()
 with tempfile.TemporaryDirectory() as tmp:         # gone afterwards, a refused fit's too
     run = Path(tmp)/'run'
@@ -29,7 +30,6 @@ with tempfile.TemporaryDirectory() as tmp:         # gone afterwards, a refused 
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rows = list(csv.DictReader(open(run/'timings.csv')))
     m = json.loads((run/'metrics.json').read_text())
-commit = code_commit('cifar_adv')                             # the code that ran
 res = dict(command=shlex.join(['cifar-adv', *fit_args]), commit=commit, recipe=a.recipe, arch=a.arch, width=a.width, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
            peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
            rss_mb_after_epoch=[float(x['rss_mb']) for x in rows], seconds_per_epoch=[float(x['seconds']) for x in rows],

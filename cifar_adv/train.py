@@ -19,7 +19,7 @@ from .learner import bars_or_table, find_lr, get_learner, resolve_precision, see
 from .distrib import (_distributed, all_gather, alone, barrier, broadcast, distributed, init_distrib, launched, plain_bn,
                                rank0_first, unwrap, weights_digest)
 from .checkpoint import RunLog, SaveBest, export_learner, load_checkpoint, peak_rss_mb, resume_state, save_checkpoint, save_weights
-from .callbacks import StopOnNaN, mixing_cbs
+from .callbacks import StopOnNaN, TrimHeap, mixing_cbs
 from .fast import fit_recipe
 
 # %% auto #0
@@ -163,7 +163,7 @@ def _train_and_write(out:Path, run:dict, arrs:ImageArrays, st:dict|None, t0:floa
     if st is not None: resume_state(learn, st)
     t_fit = time.time()
     with distributed(learn, dev):
-        fit_recipe(learn, cfg, lr, start_epoch=start, cbs=[StopOnNaN(lr), log, SaveBest(start_epoch=start, best=log.best),
+        fit_recipe(learn, cfg, lr, start_epoch=start, cbs=[StopOnNaN(lr), TrimHeap(), log, SaveBest(start_epoch=start, best=log.best),
             *mixing_cbs(cfg.ema, cfg.mixup, cfg.cutmix, (st or {}).get('ema')), *(cbs or [])])
     fit_s = time.time() - t_fit + sum(t[1] for t in log.times[:start])
     digests = _save_final(learn, out, cfg, arrs)
