@@ -5,10 +5,12 @@
 
 Runs `cifar-adv fit` in a child process (a temporary run directory, no report) and reads the child's peak resident
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
-and the peak the run itself recorded in `metrics.json`. Writes bench/results/memory.json (or `--out`), with the commit that ran.
+and the peak the run itself recorded in `metrics.json`. While the fit runs it samples the child's RSS twice a second
+(Linux `/proc`): the highest in each epoch (loading the data counts in the first; the end of the run, after the last
+epoch, on its own), since the RSS after an epoch can be lower than the epoch's peak. Writes bench/results/memory.json (or `--out`), with the commit that ran.
 The default recipe trains with the seeds' augmentation (`--aug seed`); a named recipe (`--recipe`) with its own.
 """
-import csv, json, resource, shlex, tempfile, time
+import csv, json, os, resource, shlex, tempfile, threading, time
 from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, run_cli
@@ -20,20 +22,46 @@ ap.add_argument('--recipe', default='default', choices=list(RECIPES), help="the 
 ap.add_argument('--width', type=float, default=None, help="the arch's width multiplier (default: the arch's own)")
 a = ap.parse_args()
 
+def children_rss_mb() -> float:
+    "The resident memory of this process's child processes, in MB (Linux `/proc`; 0 elsewhere)."
+    page, total = os.sysconf('SC_PAGE_SIZE'), 0
+    for p in Path('/proc').glob('[0-9]*'):
+        try:
+            if int((p/'stat').read_text().rsplit(')', 1)[1].split()[1]) == os.getpid(): total += int((p/'statm').read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError): pass          # a process that ended meanwhile
+    return total / 2**20
+
+class EpochPeaks(threading.Thread):
+    "Samples `children_rss_mb` every `every` seconds until stopped: `peaks` holds the highest of each epoch, as the run's `timings.csv` counts them, then of the end of the run."
+    def __init__(self, timings:Path, every:float=0.5):
+        super().__init__(daemon=True)
+        self.timings, self.every, self.peaks, self.stop = timings, every, [0.0], threading.Event()
+    def epochs_done(self) -> int:
+        try: return max(0, len(self.timings.read_text().splitlines()) - 1)
+        except OSError: return 0
+    def run(self):
+        while not self.stop.wait(self.every):
+            while len(self.peaks) <= self.epochs_done(): self.peaks.append(0.0)    # an epoch ended: the next one starts
+            self.peaks[-1] = max(self.peaks[-1], children_rss_mb())
+
 fit_args = ['fit', *(['--aug', 'seed'] if a.recipe == 'default' else ['--recipe', a.recipe]), '--arch', a.arch, '--epochs', str(a.epochs),
             *(['--width', str(a.width)] if a.width else []), '--data', a.data, '--no_report']
 commit = code_commit('cifar_adv')                 # the code that runs: read before the fit, which may take an hour
 t0 = time.time()
 with tempfile.TemporaryDirectory() as tmp:         # gone afterwards, a refused fit's too
     run = Path(tmp)/'run'
+    sampler = EpochPeaks(run/'timings.csv'); sampler.start()
     run_cli([CLI, *fit_args, '--out', str(run)])  # --out: a temporary run
+    sampler.stop.set(); sampler.join()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rows = list(csv.DictReader(open(run/'timings.csv')))
     m = json.loads((run/'metrics.json').read_text())
 res = dict(command=shlex.join(['cifar-adv', *fit_args]), commit=commit, recipe=a.recipe, arch=a.arch, width=a.width, epochs=a.epochs, n_train=m['n_train'], n_valid=m['n_valid'],
            peak_rss_mb_kernel=round(peak), peak_rss_mb_run=m['peak_rss_mb'],
            rss_mb_after_epoch=[float(x['rss_mb']) for x in rows], seconds_per_epoch=[float(x['seconds']) for x in rows],
+           peak_rss_mb_per_epoch=[round(v) for v in sampler.peaks[:len(rows)]], peak_rss_mb_after_fit=round(max(sampler.peaks[len(rows):], default=0)),
            wall_s=round(time.time() - t0, 1), target_mb=3072)
 res['growth_mb_after_first_epoch'] = round(res['rss_mb_after_epoch'][-1] - res['rss_mb_after_epoch'][0], 1)
+res['peak_growth_mb_from_second_epoch'] = res['peak_rss_mb_per_epoch'][-1] - res['peak_rss_mb_per_epoch'][min(1, a.epochs - 1)]   # the first epoch's peak includes loading the data
 atomic_write_text(a.out, json.dumps(res, indent=2) + '\n')
 print(json.dumps(res, indent=2))
