@@ -200,3 +200,16 @@ def test_metrics_record_the_recipe_it_trained(sample_run):
     rec = recipe_record(upgrade_run(json.loads((sample_run/'run.json').read_text()))['recipe'])
     assert {k: m[k] for k in rec if k not in ('n_train', 'n_valid')} == {k: v for k, v in rec.items() if k not in ('n_train', 'n_valid')}
     assert (m['arch'], m['epochs'], m['bs'], m['seed'], m['n_train'], m['n_valid']) == ('advnet_s', 2, 32, 1, 200, 100)
+
+def test_every_epoch_hands_freed_memory_back(sample, tmp_path, monkeypatch):
+    "`fit_run` trims the heap after each epoch (`TrimHeap`: glibc's `malloc_trim(0)`), and the callback does nothing where there is no glibc."
+    import cifar_adv.callbacks as cbs
+    from cifar_adv.core import Recipe, Machine
+    from cifar_adv.train import fit_run
+    assert callable(cbs.glibc_trim())                              # this machine runs glibc
+    calls = []
+    monkeypatch.setattr(cbs, 'glibc_trim', lambda: calls.append)   # what each epoch's trim is called with
+    fit_run(tmp_path/'run', Recipe(arch='advnet_s', epochs=2, bs=100), Machine(device='cpu'), data=sample, show_progress=False)
+    assert calls == [0, 0]
+    monkeypatch.setattr(cbs, 'glibc_trim', lambda: None)
+    cbs.TrimHeap().after_epoch()                                   # no C library to trim: nothing happens
