@@ -1,7 +1,7 @@
 """Peak memory of `cifar-adv fit` on the full CIFAR-10 on the CPU, and resident memory after each epoch.
 
     python bench/memory.py [--data ../shared/data/cifar10.tgz] [--arch advnet] [--epochs 3]
-    python bench/memory.py --recipe fast --arch airnet_res --width 0.7 --epochs 4 --out bench/results/memory-fast-airnet_res.json
+    python bench/memory.py --recipe fast --arch airnet_res --width 0.7 --epochs 10 --out bench/results/memory-fast-airnet_res-w0.7-trim.json
 
 Runs `cifar-adv fit` in a child process (a temporary run directory, no report) and reads the child's peak resident
 set size from the kernel (`getrusage(RUSAGE_CHILDREN)`), the RSS after each epoch from the run's `timings.csv`,
