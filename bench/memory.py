@@ -10,12 +10,13 @@ and the peak the run itself recorded in `metrics.json`. While the fit runs it sa
 epoch, on its own), since the RSS after an epoch can be lower than the epoch's peak. Writes bench/results/memory.json (or `--out`), with the commit that ran.
 The default recipe trains with the seeds' augmentation (`--aug seed`); a named recipe (`--recipe`) with its own.
 """
-import csv, json, os, resource, shlex, tempfile, threading, time
+import csv, json, resource, shlex, tempfile, threading, time
 from pathlib import Path
 from _paths import DATA, CLI
 from _args import bench_parser, run_cli
 from _results import code_commit
 from cifar_adv.core import RECIPES, atomic_write_text
+from cifar_adv.checkpoint import rss_mb
 
 ap = bench_parser(__doc__, data=DATA, arch='advnet', epochs=3, out='bench/results/memory.json')
 ap.add_argument('--recipe', default='default', choices=list(RECIPES), help="the named recipe to fit (default: default, with the seeds' augmentation)")
@@ -24,12 +25,9 @@ a = ap.parse_args()
 
 def children_rss_mb() -> float:
     "The resident memory of this process's child processes, in MB (Linux `/proc`; 0 elsewhere)."
-    page, total = os.sysconf('SC_PAGE_SIZE'), 0
-    for p in Path('/proc').glob('[0-9]*'):
-        try:
-            if int((p/'stat').read_text().rsplit(')', 1)[1].split()[1]) == os.getpid(): total += int((p/'statm').read_text().split()[1]) * page
-        except (OSError, ValueError, IndexError): pass          # a process that ended meanwhile
-    return total / 2**20
+    try: pids = [pid for f in Path('/proc/self/task').glob('*/children') for pid in f.read_text().split()]
+    except OSError: return 0.0                                  # a thread that ended meanwhile: the next sample counts
+    return sum(rss_mb(pid) or 0 for pid in pids)
 
 class EpochPeaks(threading.Thread):
     "Samples `children_rss_mb` every `every` seconds until stopped: `peaks` holds the highest of each epoch, as the run's `timings.csv` counts them, then of the end of the run."

@@ -50,9 +50,9 @@ class SaveBest(SaveModelCallback):
     def after_fit(self, **kwargs): pass
 
 # %% ../nbs/05c_checkpoint.ipynb #9a87b2dd
-def rss_mb() -> float|None:
-    "This process's resident memory in MB (Linux `/proc`; None elsewhere)."
-    try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+def rss_mb(pid:int|str='self') -> float|None:
+    "The resident memory in MB of process `pid`, this one by default (Linux `/proc`; None elsewhere, or when it has ended)."
+    try: return int(Path(f'/proc/{pid}/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
     except (OSError, ValueError, IndexError): return None
 
 # %% ../nbs/05c_checkpoint.ipynb #7f8843ae
